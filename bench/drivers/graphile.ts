@@ -1,0 +1,114 @@
+import { Logger, makeWorkerUtils, type Runner, run, runMigrations, type WorkerUtils } from 'graphile-worker';
+import pg from 'pg';
+import { type JobHandler, NOOP_TASK, type QueueDriver, type StopWorker } from './types.ts';
+import { installedVersion } from './version.ts';
+
+const version = installedVersion('graphile-worker');
+
+/**
+ * graphile-worker's logger prints one info line per completed job; a benchmark must not time the
+ * terminal. Warnings and errors still go to stderr.
+ */
+const quietLogger = new Logger((scope) => (level, message) => {
+  if (level === 'error' || level === 'warning')
+    console.error(`[graphile-worker${scope.label ? `:${scope.label}` : ''}] ${level}: ${message}`);
+});
+
+/**
+ * graphile-worker driven the documented way: `makeWorkerUtils().addJobs()` for bulk,
+ * `WorkerUtils.addJob()` for single jobs, and one `run()` runner with `concurrency` and a
+ * `taskList`. Workers wake through LISTEN/NOTIFY, which is on by default.
+ */
+export class GraphileDriver implements QueueDriver {
+  readonly key = 'graphile';
+  readonly name = `graphile-worker ${version}`;
+  readonly notes: string[] = [];
+  config: Record<string, unknown> = {};
+
+  private url = '';
+  private utils: WorkerUtils | undefined;
+  private inspect: pg.Pool | undefined;
+  private runners = new Set<Runner>();
+
+  async setup(url: string): Promise<void> {
+    this.url = url;
+    await runMigrations({ connectionString: url, logger: quietLogger });
+    // The producer side: its own pool (node-postgres default size), like a separate web process.
+    this.utils = await makeWorkerUtils({ connectionString: url, logger: quietLogger });
+    this.inspect = new pg.Pool({ connectionString: url, max: 1 });
+    this.inspect.on('error', (err) => console.error(`[${this.key}] inspection connection: ${err.message}`));
+  }
+
+  async enqueueBulk(ids: readonly number[]): Promise<void> {
+    await this.producer().addJobs(ids.map((id) => ({ identifier: NOOP_TASK, payload: { id } })));
+  }
+
+  async enqueueOne(id: number): Promise<void> {
+    await this.producer().addJob(NOOP_TASK, { id });
+  }
+
+  async startWorker(concurrency: number, onJob: JobHandler): Promise<StopWorker> {
+    // graphile-worker's own advice for maxPoolSize: "10 or concurrentJobs + 2, whichever is larger"
+    // (it warns when the pool is smaller than concurrency).
+    const maxPoolSize = Math.max(10, concurrency + 2);
+    this.config = {
+      concurrency,
+      maxPoolSize,
+      pollInterval: '2000 ms (default)',
+      listenNotify: 'on (default)',
+      localQueue: 'off (default)',
+    };
+    this.notes.splice(
+      0,
+      this.notes.length,
+      `run({ concurrency: ${concurrency}, maxPoolSize: ${maxPoolSize} }) — maxPoolSize per its docs ("10 or concurrency + 2, whichever is larger"); everything else default (LISTEN/NOTIFY wake-ups, no localQueue)`,
+      'bulk: WorkerUtils.addJobs(); single: WorkerUtils.addJob(); info-level logging (one line per job) silenced',
+    );
+    const runner = await run({
+      connectionString: this.url,
+      concurrency,
+      maxPoolSize,
+      noHandleSignals: true,
+      logger: quietLogger,
+      taskList: {
+        [NOOP_TASK]: async (payload) => {
+          onJob((payload as { id: number }).id);
+        },
+      },
+    });
+    this.runners.add(runner);
+    return async () => {
+      if (!this.runners.delete(runner)) return;
+      await runner.stop();
+    };
+  }
+
+  async remaining(): Promise<number> {
+    if (!this.inspect) throw new Error('graphile driver is not set up');
+    // Completed jobs are deleted; what is left is waiting, running or failed.
+    const { rows } = await this.inspect.query<{ n: number }>(
+      `select count(*)::int as n from graphile_worker._private_jobs j
+         join graphile_worker._private_tasks t on t.id = j.task_id
+        where t.identifier = $1`,
+      [NOOP_TASK],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  async teardown(): Promise<void> {
+    const runners = [...this.runners];
+    this.runners.clear();
+    await Promise.allSettled(runners.map((r) => r.stop()));
+    const utils = this.utils;
+    this.utils = undefined;
+    await utils?.release();
+    const inspect = this.inspect;
+    this.inspect = undefined;
+    await inspect?.end();
+  }
+
+  private producer(): WorkerUtils {
+    if (!this.utils) throw new Error('graphile driver is not set up');
+    return this.utils;
+  }
+}

@@ -1,0 +1,136 @@
+import type { EventEmitter } from 'node:events';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { ApiToken } from '../config.ts';
+import type { Database } from '../db/client.ts';
+import { schemaStatus } from '../db/migrate.ts';
+import type { TriggerDefinition } from '../events/define.ts';
+import { coerceError, type Logger } from '../logger.ts';
+import { countSubmitted, createEventixMetrics, type EventixMetrics } from '../metrics/eventix.ts';
+import { httpMetrics } from '../metrics/http.ts';
+import { Registry } from '../metrics/registry.ts';
+import type { Sweeps } from '../sweeps/config.ts';
+import { VERSION } from '../version.ts';
+import { type AppEnv, authenticate } from './auth.ts';
+import { problemFromError } from './errors.ts';
+import { problem } from './problem.ts';
+import { benchmarkRoutes } from './routes/benchmarks.ts';
+import { type CommitRoutesDeps, commitRoutes } from './routes/commits.ts';
+import { docsRoutes } from './routes/docs.ts';
+import { eventRoutes } from './routes/events.ts';
+import { opsRoutes } from './routes/ops.ts';
+import { scheduleRoutes } from './routes/schedules.ts';
+import { sweepRoutes } from './routes/sweeps.ts';
+import { taskRoutes } from './routes/tasks.ts';
+import { triggerRoutes } from './routes/triggers.ts';
+import { claimRoutes, leaseRoutes } from './routes/workers.ts';
+
+export interface AppDeps {
+  database: Database;
+  logger: Logger;
+  /** Configured API tokens; empty means the API is unauthenticated (loopback only, by default). */
+  apiTokens?: readonly ApiToken[];
+  /** Largest accepted request body, in bytes. */
+  maxBodyBytes?: number;
+  /** 'notify' events (namespace) from a LISTEN connection: remote workers' long-polls wake at once. */
+  notifications?: EventEmitter;
+  longPollIntervalMs?: number;
+  /** Metrics to count into and serve at /metrics; created (reading queue gauges from `database`) when absent. */
+  metrics?: EventixMetrics;
+  /** Triggers defined in code (defineTrigger) that events received by this app fire, besides the stored ones. */
+  codeTriggers?: readonly TriggerDefinition[];
+  /** Commit-status tracking: the repositories determine and mark may use (EVENTIX_REPOS), retry and staleness limits. */
+  commits?: Omit<CommitRoutesDeps, 'database'>;
+  /** Benchmark sweeps from EVENTIX_SWEEPS_FILE, for /sweeps; absent means none. */
+  sweeps?: Sweeps;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The HTTP application, built from injected dependencies. `eventix start` serves it and the tests
+ * call `app.request()` on the very same object, so no socket is needed to test a route.
+ */
+export function createApp(deps: AppDeps) {
+  const maxBody = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const metrics =
+    deps.metrics ??
+    createEventixMetrics(new Registry(), {
+      executor: deps.database.pool,
+      onCollectError: (err) => deps.logger.warn({ err }, 'metrics scrape could not read the queue'),
+    });
+  const app = new Hono<AppEnv>();
+
+  app.use(httpMetrics(metrics.httpRequestDuration));
+  app.use(authenticate({ tokens: deps.apiTokens ?? [] }));
+  app.use(
+    bodyLimit({
+      maxSize: maxBody,
+      onError: (c) =>
+        problem(c, {
+          type: 'urn:eventix:problem:payload-too-large',
+          title: 'Content Too Large',
+          code: 'PayloadTooLarge',
+          status: 413,
+          detail: `request bodies are limited to ${maxBody} bytes`,
+        }),
+    }),
+  );
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+
+  app.get('/readyz', async (c) => {
+    try {
+      const status = await schemaStatus(deps.database.pool);
+      return c.json({ status: status.ok ? 'ready' : 'not_ready', database: 'ok', schema: status.detail }, status.ok ? 200 : 503);
+    } catch (err) {
+      deps.logger.warn({ err: coerceError(err) }, 'readiness check failed');
+      return c.json({ status: 'not_ready', database: 'unreachable' }, 503);
+    }
+  });
+
+  app.get('/version', (c) => c.json({ name: 'eventix', version: VERSION }));
+
+  const workerDeps = {
+    database: deps.database,
+    notifications: deps.notifications,
+    longPollIntervalMs: deps.longPollIntervalMs,
+    onClaimed: (tasks: { namespace: string }[]) => {
+      for (const t of tasks) metrics.tasksClaimed.inc({ namespace: t.namespace });
+    },
+    onFinished: (namespace: string, outcome: 'done' | 'retry' | 'error' | 'cancelled') => {
+      if (outcome === 'done') metrics.tasksCompleted.inc({ namespace });
+      else metrics.tasksFailed.inc({ namespace, outcome });
+    },
+  };
+  app.route('/tasks', taskRoutes({ database: deps.database, onSubmitted: (results) => countSubmitted(metrics, results) }));
+  app.route('/tasks', leaseRoutes(workerDeps));
+  app.route('/workers', claimRoutes(workerDeps));
+  app.route('/', opsRoutes({ database: deps.database, metrics }));
+  app.route('/schedules', scheduleRoutes({ database: deps.database, onSubmitted: (r) => countSubmitted(metrics, r) }));
+  app.route(
+    '/events',
+    eventRoutes({ database: deps.database, codeTriggers: deps.codeTriggers, onSubmitted: (r) => countSubmitted(metrics, r) }),
+  );
+  app.route('/triggers', triggerRoutes({ database: deps.database, codeTriggers: deps.codeTriggers }));
+  app.route('/', commitRoutes({ ...deps.commits, database: deps.database }));
+  app.route('/benchmarks', benchmarkRoutes({ database: deps.database }));
+  app.route('/sweeps', sweepRoutes({ database: deps.database, sweeps: deps.sweeps, onSubmitted: (r) => countSubmitted(metrics, r) }));
+
+  app.route('/', docsRoutes({ authenticated: (deps.apiTokens ?? []).length > 0 }));
+
+  app.notFound((c) =>
+    problem(c, {
+      type: 'about:blank',
+      title: 'Not Found',
+      status: 404,
+      code: 'NotFound',
+      detail: `No route for ${c.req.method} ${c.req.path}`,
+    }),
+  );
+  app.onError((err, c) => problemFromError(c, err, deps.logger));
+
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,77 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Context, MiddlewareHandler } from 'hono';
+import type { ApiScope, ApiToken } from '../config.ts';
+import { problem } from './problem.ts';
+
+export type AppEnv = { Variables: { principal: ApiToken | undefined } };
+
+/** Routes anyone may call: probes and the version, which load balancers need without secrets. */
+const PUBLIC = new Set(['/healthz', '/readyz', '/version']);
+
+/** What each scope may do. `submit` includes `read`; `admin` everything; `worker` only worker calls. */
+const GRANTS: Record<ApiScope, readonly ApiScope[]> = {
+  read: ['read'],
+  submit: ['read', 'submit'],
+  worker: ['worker'],
+  admin: ['read', 'submit', 'worker', 'admin'],
+};
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * Compare the presented token with every configured one in constant time: hashing first gives
+ * equal-length inputs to timingSafeEqual, and the loop never exits early, so neither the length
+ * nor the position of a match leaks through timing.
+ */
+export function findToken(tokens: readonly ApiToken[], presented: string): ApiToken | undefined {
+  const p = digest(presented);
+  let found: ApiToken | undefined;
+  for (const t of tokens) {
+    if (timingSafeEqual(digest(t.secret), p) && !found) found = t;
+  }
+  return found;
+}
+
+export function authenticate({ tokens }: { tokens: readonly ApiToken[] }): MiddlewareHandler<AppEnv> {
+  return async function authenticateRequest(c, next) {
+    c.set('principal', undefined);
+    if (tokens.length === 0 || PUBLIC.has(c.req.path)) return next();
+    const header = c.req.header('authorization') ?? '';
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const token = m ? findToken(tokens, m[1] as string) : undefined;
+    if (!token) {
+      c.header('WWW-Authenticate', 'Bearer realm="eventix"');
+      return problem(c, {
+        type: 'urn:eventix:problem:unauthorized',
+        title: 'Unauthorized',
+        code: 'Unauthorized',
+        status: 401,
+        detail: m ? 'the bearer token is not valid' : 'send Authorization: Bearer <token>',
+      });
+    }
+    c.set('principal', token);
+    return next();
+  };
+}
+
+/** Guard a route: with tokens configured, the caller's scope must grant `scope`. */
+export function requireScope(scope: ApiScope): MiddlewareHandler<AppEnv> {
+  return async function requireScopeMiddleware(c, next) {
+    const principal = c.get('principal');
+    if (principal && !GRANTS[principal.scope].includes(scope)) {
+      return problem(c, {
+        type: 'urn:eventix:problem:forbidden',
+        title: 'Forbidden',
+        code: 'Forbidden',
+        status: 403,
+        detail: `token '${principal.name}' has scope '${principal.scope}', which does not grant '${scope}'`,
+      });
+    }
+    return next();
+  };
+}
+
+/** The operator recorded on submitted tasks: the token's name when authenticated. */
+export function operatorOf(c: Context<AppEnv>, fromBody: string | null | undefined): string | null {
+  return c.get('principal')?.name ?? fromBody ?? null;
+}

@@ -1,0 +1,219 @@
+import { z } from 'zod';
+import {
+  architecture,
+  branch,
+  config,
+  dateTime,
+  environment,
+  FORMATS,
+  GAB_DIRECTIONS,
+  metricName,
+  repo,
+  sha,
+} from '../benchmarks/formats/index.ts';
+import type { PushResult } from '../benchmarks/ingest.ts';
+import type { StoredRun } from '../benchmarks/runs.ts';
+import type { SeriesPoint } from '../benchmarks/series.ts';
+import { jsonValue } from '../queue/input.ts';
+
+/**
+ * The wire format of the benchmark results API (snake_case, like the rest of the API): request
+ * schemas that validate and document, and the serializers behind the answers. `eventix results
+ * push --json` prints what POST /benchmarks/results answers.
+ */
+
+export const resultsPushBody = z
+  .strictObject({
+    format: z
+      .enum([...FORMATS, 'auto'])
+      .optional()
+      .describe('Format of `data`; absent or auto: detected from its shape.'),
+    direction: z
+      .enum(GAB_DIRECTIONS)
+      .optional()
+      .describe('github-action-benchmark only: which way is better for every entry (else guessed from units).'),
+    repo: repo.optional().describe("The runs' repository, unless `data` names it."),
+    sha: sha.optional().describe('The commit benchmarked, a full sha, unless `data` names it.'),
+    branch: branch.optional(),
+    config: config.optional().describe('The benchmark config (a JSON object or array), identified by its canonical JSON.'),
+    architecture: architecture.optional(),
+    environment: environment
+      .optional()
+      .describe('Facts about the machine (kernel, cpu_model, cores, hostname); merged under those in `data`.'),
+    data: jsonValue,
+  })
+  .meta({
+    id: 'BenchmarkResultsPush',
+    description:
+      '`data` is a results document: BenchmarkResultsEventix, valkey-perf-benchmark metrics.json rows, or GithubActionBenchmarkResults. ' +
+      'A field `data` gives and the request gives too must agree. A malformed document is refused whole: nothing is stored.',
+  });
+export type ResultsPushBody = z.infer<typeof resultsPushBody>;
+
+const issueOut = z.object({ field: z.string(), message: z.string() });
+
+export const pushResultOut = z
+  .object({
+    format: z.enum(FORMATS),
+    runs: z.array(
+      z.object({
+        uid: z.string(),
+        repo: z.string(),
+        sha: z.string(),
+        branch: z.string().nullable(),
+        architecture: z.string().nullable(),
+        config: z.object({ id: z.number().int(), hash: z.string() }).nullable(),
+        metrics: z.number().int().describe('Metric points stored for this run.'),
+        created_at: z.string(),
+      }),
+    ),
+    metrics: z.number().int(),
+    skipped: z.array(issueOut).describe('Rows left out on purpose (valkey rows of failed benchmarks).'),
+  })
+  .meta({ id: 'BenchmarkPushResult' });
+
+/** An id (digits) or a sha256 hash (64 hex digits). */
+const configRef = z
+  .string()
+  .regex(/^(?:\d{1,15}|[0-9a-fA-F]{64})$/, { error: 'must be a config id or its 64-hex-digit hash' })
+  .describe('A config id, or the sha256 of its canonical JSON.');
+
+export const runsQuery = z.strictObject({
+  repo: repo.optional(),
+  sha: sha.optional(),
+  config: configRef.optional(),
+  architecture: architecture.optional().describe('Empty: runs without an architecture.'),
+  since: dateTime.optional().describe('Stored at or after this instant.'),
+  until: dateTime.optional().describe('Stored before this instant.'),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  cursor: z.string().min(1).max(200).optional(),
+});
+
+export const seriesQuery = z.strictObject({
+  metric: metricName,
+  repo,
+  config: configRef.optional(),
+  architecture: architecture.optional().describe('Empty: runs without an architecture.'),
+  branch: branch.optional(),
+  tags: z
+    .record(z.string().min(1).max(200), z.array(z.string().max(1000)).min(1))
+    .optional()
+    .describe('Sent as tags[<name>]=<value>, repeated for any of several values; every tag named must match.'),
+  since: dateTime.optional().describe('Commits ordered at or after this instant.'),
+  until: dateTime.optional().describe('Commits ordered before this instant.'),
+  limit: z.coerce.number().int().min(1).max(50_000).optional().describe('Newest points kept when more match (default 5000).'),
+});
+export type SeriesQueryWire = z.infer<typeof seriesQuery>;
+
+const metricOut = z.object({
+  name: z.string(),
+  value: z.number(),
+  unit: z.string().nullable(),
+  direction: z.enum(['higher', 'lower']).nullable(),
+  tags: z.record(z.string(), z.unknown()),
+});
+
+export const runOut = z
+  .object({
+    uid: z.string(),
+    repo: z.string(),
+    sha: z.string(),
+    branch: z.string().nullable(),
+    config: z.object({ id: z.number().int(), hash: z.string(), name: z.string().nullable() }).nullable(),
+    architecture: z.string().nullable(),
+    task_uid: z.string().nullable(),
+    repeat_index: z.number().int(),
+    started_at: z.string().nullable(),
+    finished_at: z.string().nullable(),
+    environment: z.record(z.string(), z.unknown()),
+    format: z.enum(FORMATS),
+    created_at: z.string(),
+    metrics: z.array(metricOut),
+  })
+  .meta({ id: 'BenchmarkRunRecord' });
+
+export const runPageOut = z.object({ runs: z.array(runOut), next_cursor: z.string().nullable() }).meta({ id: 'BenchmarkRunPage' });
+
+export const seriesOut = z
+  .object({
+    metric: z.string(),
+    repo: z.string(),
+    points: z.array(
+      z.object({
+        sha: z.string(),
+        committed_at: z.string().nullable().describe('Committer time from commit tracking; null when the commit is not tracked.'),
+        at: z.string().describe('The instant the commit is ordered by: committed_at, else its first run’s start.'),
+        run_uid: z.string(),
+        repeat_index: z.number().int(),
+        architecture: z.string().nullable(),
+        config_hash: z.string().nullable(),
+        value: z.number(),
+        unit: z.string().nullable(),
+        direction: z.enum(['higher', 'lower']).nullable(),
+        tags: z.record(z.string(), z.unknown()),
+      }),
+    ),
+    truncated: z.boolean().describe('More points matched than `limit`: the oldest were left out.'),
+  })
+  .meta({ id: 'BenchmarkSeries' });
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function pushResultToJson(r: PushResult): z.infer<typeof pushResultOut> {
+  return {
+    format: r.format,
+    runs: r.runs.map((run) => ({
+      uid: run.uid,
+      repo: run.repo,
+      sha: run.sha,
+      branch: run.branch,
+      architecture: run.architecture,
+      config: run.config,
+      metrics: run.metrics,
+      created_at: run.createdAt.toISOString(),
+    })),
+    metrics: r.metrics,
+    skipped: r.skipped,
+  };
+}
+
+export function runToJson(r: StoredRun): z.infer<typeof runOut> {
+  return {
+    uid: r.uid,
+    repo: r.repo,
+    sha: r.sha,
+    branch: r.branch,
+    config: r.config,
+    architecture: r.architecture,
+    task_uid: r.taskUid,
+    repeat_index: r.repeatIndex,
+    started_at: iso(r.startedAt),
+    finished_at: iso(r.finishedAt),
+    environment: r.environment,
+    format: r.format,
+    created_at: r.createdAt.toISOString(),
+    metrics: r.metrics,
+  };
+}
+
+export function seriesPointToJson(p: SeriesPoint) {
+  return {
+    sha: p.sha,
+    committed_at: iso(p.committedAt),
+    at: p.at.toISOString(),
+    run_uid: p.runUid,
+    repeat_index: p.repeatIndex,
+    architecture: p.architecture,
+    config_hash: p.configHash,
+    value: p.value,
+    unit: p.unit,
+    direction: p.direction,
+    tags: p.tags,
+  };
+}
+
+/** `config=<id or hash>` → the filter fields of the library. */
+export function configFilter(ref: string | undefined): { configId?: number; configHash?: string } {
+  if (ref === undefined) return {};
+  return /^\d+$/.test(ref) ? { configId: Number(ref) } : { configHash: ref.toLowerCase() };
+}

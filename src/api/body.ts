@@ -1,0 +1,54 @@
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import { ValidationError } from '../errors.ts';
+import { issuesOf } from '../queue/input.ts';
+import { HttpProblem } from './errors.ts';
+
+/**
+ * Read and validate a JSON body: 415 for another content type, 400 naming the problem for
+ * malformed JSON or a body that fails the schema (unknown fields included). The size limit is
+ * enforced before this by the bodyLimit middleware (413). Nothing is written before this passes.
+ */
+export async function readJson<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
+    throw new HttpProblem('UnsupportedMediaType', `expected Content-Type application/json, got ${type ? JSON.stringify(type) : 'none'}`);
+  }
+  const text = await c.req.text();
+  let raw: unknown;
+  try {
+    raw = text.length ? JSON.parse(text) : undefined;
+  } catch (err) {
+    throw new ValidationError([{ field: '(body)', message: `malformed JSON: ${(err as Error).message}` }]);
+  }
+  if (raw === undefined) throw new ValidationError([{ field: '(body)', message: 'a JSON body is required' }]);
+  const parsed = (() => {
+    try {
+      return schema.safeParse(raw);
+    } catch (err) {
+      // JSON.parse takes any depth, but validation recurses: thousands of nested arrays overflow the stack.
+      if (err instanceof RangeError) throw new ValidationError([{ field: '(body)', message: 'is nested too deeply' }]);
+      throw err;
+    }
+  })();
+  if (!parsed.success) throw new ValidationError(issuesOf(parsed.error));
+  return parsed.data;
+}
+
+/** Query parameters, repeated ones as arrays, validated like a body. */
+export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.infer<S> {
+  const all = c.req.queries();
+  const raw: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(all)) raw[k] = v.length === 1 ? (v[0] as string) : v;
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new ValidationError(issuesOf(parsed.error, '', '(query)'));
+  return parsed.data;
+}
+
+export function readUid(c: Context, param = 'uid'): string {
+  const uid = c.req.param(param) ?? '';
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(uid)) {
+    throw new ValidationError([{ field: param, message: 'must be a UUID' }]);
+  }
+  return uid;
+}

@@ -1,0 +1,236 @@
+import { z } from 'zod';
+import { COMMIT_STATUSES } from '../benchmarks/commits.ts';
+import { DETERMINE_STRATEGIES } from '../benchmarks/determine.ts';
+import { refProblem } from '../benchmarks/git.ts';
+import { jsonValue } from '../queue/input.ts';
+
+/**
+ * The wire format of commit-status tracking (snake_case), validated by the routes and published
+ * in the OpenAPI document. Configs are any JSON; their identity is their canonical form.
+ */
+
+const storable = (s: z.ZodString) =>
+  s.refine((v) => !v.includes('\u0000') && v.isWellFormed(), { error: 'must not contain NUL characters or lone surrogates' });
+
+const repo = storable(z.string().min(1).max(1000)).describe(
+  'Path of a local git repository; for determine and mark it must be one the server allows (EVENTIX_REPOS).',
+);
+const ref = z
+  .string()
+  .superRefine((v, ctx) => {
+    const problem = refProblem(v);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .describe('A branch, tag, sha or other revision (HEAD, HEAD~2); never starting with -.');
+const architecture = storable(z.string().max(100)).describe('Absent or empty: no architecture (one value, not many).');
+const status = z.enum(COMMIT_STATUSES, { error: `must be one of ${COMMIT_STATUSES.join(', ')}` });
+const configId = z.number().int().min(1).describe('A stored config, by id (GET /configs); instead of `config`.');
+const config = jsonValue.describe('The benchmark config: any JSON; key order and number spelling do not matter.');
+const dateTime = z.iso
+  .datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone' })
+  .refine((v) => Math.abs(new Date(v).getUTCFullYear() - 5000) <= 4999, { error: 'must be between the years 1 and 9999' });
+const oneConfig = (b: { config?: unknown; config_id?: number | undefined }) => !(b.config !== undefined && b.config_id !== undefined);
+const ONE_CONFIG = { error: 'give config or config_id, not both', path: ['config_id'] };
+
+export const determineBody = z
+  .strictObject({
+    repo,
+    branch: ref,
+    config: config.optional().describe('Absent (and no config_id): a commit complete under any config counts as done.'),
+    config_id: configId.optional(),
+    max_commits: z.number().int().min(1).max(100_000).optional().describe('Default 3, as in the seed.'),
+    subset_detection: z.boolean().optional().describe('Skip commits complete under a config that covers this one (default true).'),
+    first_parent: z.boolean().optional(),
+    since: dateTime.optional().describe('Only commits with a later committer date.'),
+    strategy: z
+      .enum(DETERMINE_STRATEGIES)
+      .optional()
+      .describe('newest (default): the newest eligible commits; spread: evenly spaced over all eligible commits.'),
+    architecture: architecture.optional(),
+  })
+  .refine(oneConfig, ONE_CONFIG)
+  .meta({ id: 'CommitsDetermine' });
+export type DetermineBody = z.infer<typeof determineBody>;
+
+export const determineOut = z
+  .object({
+    shas: z.array(z.string()).describe('Newest first.'),
+    walked: z.number().int(),
+    eligible: z.number().int(),
+    subset_skipped: z.number().int(),
+    superset_config_ids: z.array(z.number().int()),
+  })
+  .meta({ id: 'CommitsDetermineResult' });
+
+export const markBody = z
+  .strictObject({
+    repo,
+    shas: z.array(ref).min(1).max(10_000).describe('Shas or refs; refs resolve to shas.'),
+    status,
+    config: config.optional().describe('Absent (and no config_id): {} as in the seed.'),
+    config_id: configId.optional(),
+    config_name: storable(z.string().min(1).max(200)).optional().describe('Names the config if it has no name yet.'),
+    task_uid: z.uuid({ error: 'must be a UUID' }).optional().describe('The task that owns an in_progress pair.'),
+    error: storable(z.string().max(100_000)).optional().describe('Why it failed (status failed).'),
+    architecture: architecture.optional(),
+    claim: z
+      .boolean()
+      .optional()
+      .describe('in_progress only: take only pairs with no row or failed fewer than the maximum attempts; others are reported skipped.'),
+  })
+  .refine(oneConfig, ONE_CONFIG)
+  .meta({ id: 'CommitsMark' });
+export type MarkBody = z.infer<typeof markBody>;
+
+export const markOut = z
+  .object({
+    config: z.object({ id: z.number().int(), hash: z.string() }),
+    marked: z.array(z.object({ ref: z.string(), sha: z.string(), created: z.boolean() })),
+    skipped: z.array(z.object({ ref: z.string(), sha: z.string() })),
+  })
+  .meta({ id: 'CommitsMarkResult' });
+
+export const cleanupBody = z
+  .strictObject({
+    older_than_seconds: z
+      .number()
+      .min(0)
+      .max(10 * 366 * 86400)
+      .optional()
+      .describe('Ownerless pairs count as stale after this long (default EVENTIX_COMMITS_STALE_SECONDS).'),
+    repo: repo.optional(),
+    config: config.optional(),
+    config_id: configId.optional(),
+    architecture: architecture.optional(),
+  })
+  .refine(oneConfig, ONE_CONFIG)
+  .meta({ id: 'CommitsCleanup' });
+
+export const cleanupOut = z
+  .object({
+    reset: z.number().int(),
+    deleted: z.number().int(),
+    failed: z.number().int(),
+    pairs: z.array(
+      z.object({
+        repo: z.string(),
+        sha: z.string(),
+        config_id: z.number().int(),
+        architecture: z.string(),
+        status: status,
+        task_uid: z.string().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: 'CommitsCleanupResult' });
+
+const statuses = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).filter(Boolean))
+  .pipe(z.array(status));
+
+const filter = {
+  repo: repo.optional(),
+  sha: z
+    .string()
+    .regex(/^[0-9a-f]{4,64}$/, { error: 'must be 4 to 64 lowercase hex digits (a sha or its prefix)' })
+    .optional(),
+  config_id: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+  config_hash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, { error: 'must be 64 lowercase hex digits' })
+    .optional(),
+  status: statuses.optional(),
+  architecture: architecture.optional(),
+};
+
+export const commitListQuery = z.strictObject({
+  ...filter,
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  cursor: z.string().min(1).max(300).optional(),
+});
+export const commitExportQuery = z.strictObject(filter);
+export const commitStatsQuery = z.strictObject({ repo: repo.optional() });
+
+export const commitOut = z
+  .object({
+    repo: z.string(),
+    sha: z.string(),
+    architecture: z.string().nullable(),
+    config_id: z.number().int(),
+    config_hash: z.string(),
+    config: jsonValue,
+    status,
+    committed_at: z.string().nullable(),
+    attempts: z.number().int(),
+    error: z.string().nullable(),
+    task_uid: z.string().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .meta({ id: 'CommitStatus' });
+
+export const commitPageOut = z.object({ commits: z.array(commitOut), next_cursor: z.string().nullable() }).meta({ id: 'CommitStatusPage' });
+
+export const commitStatsOut = z
+  .object({
+    total: z.number().int(),
+    unique_commits: z.number().int(),
+    unique_configs: z.number().int(),
+    by_status: z.object(
+      Object.fromEntries(COMMIT_STATUSES.map((s) => [s, z.number().int()])) as Record<(typeof COMMIT_STATUSES)[number], z.ZodNumber>,
+    ),
+  })
+  .meta({ id: 'CommitStats' });
+
+export const exportRecord = z
+  .object({
+    sha: z.string(),
+    timestamp: z.string().nullable().describe('The committer date.'),
+    status,
+    config: jsonValue,
+    repo: z.string().optional().describe('Absent in the seed format; then `repo` of the import request applies.'),
+    architecture: z.string().optional(),
+    attempts: z.number().int().optional(),
+    error: z.string().optional(),
+  })
+  .meta({ id: 'CommitExportRecord', description: 'The seed’s export format, with optional extra keys.' });
+export const exportOut = z.array(exportRecord).meta({ id: 'CommitExport' });
+
+export const importBody = z
+  .strictObject({
+    records: z
+      .array(jsonValue)
+      .max(1_000_000)
+      .describe('CommitExportRecords, or legacy completed_commits.json entries ({sha, timestamp, status}); each is validated on its own.'),
+    config: config.optional().describe('The config of records that name none (legacy completed_commits.json).'),
+    repo: repo.optional().describe('The repository of records that name none.'),
+    architecture: architecture.optional(),
+    dry_run: z.boolean().optional().describe('Validate and count; change nothing.'),
+    skip_invalid: z.boolean().optional().describe('Import the valid records even when some are invalid (default: import nothing then).'),
+  })
+  .meta({ id: 'CommitsImport' });
+
+export const importOut = z
+  .object({
+    total: z.number().int(),
+    imported: z.number().int(),
+    skipped: z.number().int(),
+    invalid: z.number().int(),
+    dry_run: z.boolean(),
+    skipped_reasons: z.object({ exists: z.number().int(), duplicate: z.number().int(), transient: z.number().int() }),
+    errors: z.array(z.object({ index: z.number().int(), field: z.string(), message: z.string() })),
+  })
+  .meta({ id: 'CommitsImportResult' });
+
+export const configOut = z
+  .object({
+    id: z.number().int(),
+    hash: z.string(),
+    name: z.string().nullable(),
+    config: jsonValue,
+    pairs: z.number().int(),
+    created_at: z.string(),
+  })
+  .meta({ id: 'CommitConfig' });
+export const configListOut = z.object({ configs: z.array(configOut) }).meta({ id: 'CommitConfigList' });

@@ -1,0 +1,249 @@
+import { z } from 'zod';
+import { VERSION } from '../version.ts';
+import * as s from './schemas.ts';
+
+/**
+ * The OpenAPI 3.1 document, generated from the very zod schemas that validate requests
+ * (src/api/schemas.ts), so the documentation cannot drift from what the server accepts.
+ * The operation table below adds what schemas cannot say: paths, scopes and status codes.
+ */
+
+type Scope = 'read' | 'submit' | 'worker' | 'admin' | 'public';
+
+interface Operation {
+  method: 'get' | 'post' | 'delete' | 'patch' | 'put';
+  path: string;
+  summary: string;
+  scope: Scope;
+  body?: z.ZodType;
+  bodyOptional?: boolean;
+  query?: z.ZodObject;
+  ok: { status: number; schema?: z.ZodType; description?: string; contentType?: string };
+  also?: { status: number; schema?: z.ZodType; description: string }[];
+  errors?: number[];
+  /** Descriptions of error statuses where the generic text would mislead (a 404 of a schedule is no task). */
+  errorText?: Partial<Record<number, string>>;
+}
+
+const idOf = (schema: z.ZodType): string | undefined => (z.globalRegistry.get(schema) as { id?: string } | undefined)?.id;
+const ref = (schema: z.ZodType) => {
+  const id = idOf(schema);
+  return id ? { $ref: `#/components/schemas/${id}` } : inline(schema);
+};
+function inline(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _drop, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+}
+
+const TASK_PARAM = { name: 'uid', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const ERROR_TEXT: Record<number, string> = {
+  400: 'Invalid input; `errors` names each offending field',
+  401: 'Missing or invalid bearer token',
+  403: 'The token’s scope does not allow this',
+  404: 'No such task',
+  409: 'Conflict: the lease was lost, the change is not allowed from the task’s status, or unique_key is taken',
+  413: 'Body over the size limit',
+  415: 'Body is not application/json',
+  422: 'A trigger produced an invalid task (`trigger` names it, `errors` its fields); neither the event nor any task was stored',
+};
+
+export const OPERATIONS: Operation[] = [
+  { method: 'get', path: '/healthz', summary: 'Liveness: the process answers', scope: 'public', ok: { status: 200 } },
+  {
+    method: 'get',
+    path: '/readyz',
+    summary: 'Readiness: the database answers and migrations are applied',
+    scope: 'public',
+    ok: { status: 200 },
+    also: [{ status: 503, description: 'Not ready' }],
+  },
+  { method: 'get', path: '/version', summary: 'Server version', scope: 'public', ok: { status: 200 } },
+  {
+    method: 'post',
+    path: '/tasks',
+    summary: 'Submit a task',
+    scope: 'submit',
+    body: s.submitBody,
+    ok: { status: 201, schema: s.submitResultOut, description: 'Created' },
+    also: [{ status: 200, schema: s.submitResultOut, description: 'Merged into the waiting task with the same unique_key' }],
+    errors: [400, 413, 415],
+  },
+  {
+    method: 'post',
+    path: '/tasks/batch',
+    summary: `Submit up to ${s.MAX_BATCH_HTTP} tasks atomically`,
+    scope: 'submit',
+    body: s.batchBody,
+    ok: { status: 201, schema: s.batchResultOut },
+    errors: [400, 413, 415],
+  },
+  {
+    method: 'get',
+    path: '/tasks',
+    summary: 'List tasks, newest first, with keyset pagination',
+    scope: 'read',
+    query: s.listQuery,
+    ok: { status: 200, schema: s.taskPageOut },
+    errors: [400],
+  },
+  { method: 'get', path: '/tasks/{uid}', summary: 'Get a task', scope: 'read', ok: { status: 200, schema: s.taskOut }, errors: [400, 404] },
+  {
+    method: 'get',
+    path: '/tasks/by-unique-key/{namespace}/{unique_key}',
+    summary: 'The live task holding a unique_key, else the most recent',
+    scope: 'read',
+    ok: { status: 200, schema: s.taskOut },
+    errors: [404],
+  },
+  {
+    method: 'post',
+    path: '/tasks/{uid}/cancel',
+    summary: 'Cancel a waiting task, or request cancellation of a running one',
+    scope: 'submit',
+    ok: { status: 200, schema: s.taskOut },
+    errors: [400, 404, 409],
+  },
+  {
+    method: 'post',
+    path: '/tasks/{uid}/reschedule',
+    summary: 'Put a task in error, retry or cancelled back in line',
+    scope: 'submit',
+    body: s.rescheduleBody,
+    bodyOptional: true,
+    ok: { status: 200, schema: s.taskOut },
+    errors: [400, 404, 409, 415],
+  },
+  {
+    method: 'delete',
+    path: '/tasks/{uid}',
+    summary: 'Delete a task that is not running',
+    scope: 'admin',
+    ok: { status: 204, description: 'Deleted' },
+    errors: [400, 404, 409],
+  },
+  {
+    method: 'post',
+    path: '/workers/claim',
+    summary: 'Claim due tasks for a remote worker (long-poll with wait_seconds)',
+    scope: 'worker',
+    body: s.claimBody,
+    ok: { status: 200, schema: s.claimOut },
+    errors: [400, 415],
+  },
+  {
+    method: 'post',
+    path: '/tasks/{uid}/heartbeat',
+    summary: 'Renew a claimed task’s lease',
+    scope: 'worker',
+    body: s.heartbeatBody,
+    ok: { status: 200, schema: s.heartbeatOut },
+    errors: [400, 404, 409],
+  },
+  {
+    method: 'post',
+    path: '/tasks/{uid}/complete',
+    summary: 'Complete a claimed task',
+    scope: 'worker',
+    body: s.completeBody,
+    ok: { status: 200 },
+    errors: [400, 404, 409],
+  },
+  {
+    method: 'post',
+    path: '/tasks/{uid}/fail',
+    summary: 'Fail a claimed task’s attempt',
+    scope: 'worker',
+    body: s.failBody,
+    ok: { status: 200, schema: s.failOut },
+    errors: [400, 404, 409],
+  },
+];
+
+export function registerOperations(ops: Operation[]): void {
+  OPERATIONS.push(...ops);
+}
+
+function pathParams(path: string) {
+  return [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) =>
+    name === 'uid' ? TASK_PARAM : { name, in: 'path', required: true, schema: { type: 'string' } },
+  );
+}
+
+function queryParams(query: z.ZodObject) {
+  return Object.entries(query.shape).map(([name, field]) => ({
+    name,
+    in: 'query',
+    required: !(field as z.ZodType).safeParse(undefined).success,
+    schema: inline(field as z.ZodType),
+    ...(name === 'status'
+      ? { style: 'form', explode: true, description: 'One or several statuses: repeat the parameter or separate with commas' }
+      : {}),
+  }));
+}
+
+export function buildOpenApi(opts: { authenticated: boolean }) {
+  const components = z.toJSONSchema(z.globalRegistry, {
+    uri: (id) => `#/components/schemas/${id}`,
+    io: 'input',
+    unrepresentable: 'any',
+  }) as {
+    schemas: Record<string, Record<string, unknown>>;
+  };
+  for (const schema of Object.values(components.schemas)) {
+    delete schema.$schema;
+    delete schema.$id;
+  }
+  // Unnamed schemas used in several places (the recursive JSON value) land in __shared.$defs with
+  // refs OpenAPI tools cannot follow; hoist them to components and point the refs there.
+  const shared = (components.schemas.__shared?.$defs ?? {}) as Record<string, Record<string, unknown>>;
+  delete components.schemas.__shared;
+  for (const [key, schema] of Object.entries(shared)) components.schemas[`Shared_${key}`] = schema;
+  const fixed = JSON.parse(
+    JSON.stringify(components).replaceAll('#/components/schemas/__shared#/$defs/', '#/components/schemas/Shared_'),
+  ) as typeof components;
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of OPERATIONS) {
+    const responses: Record<string, unknown> = {
+      [op.ok.status]: {
+        description: op.ok.description ?? 'OK',
+        ...(op.ok.schema ? { content: { [op.ok.contentType ?? 'application/json']: { schema: ref(op.ok.schema) } } } : {}),
+      },
+    };
+    for (const a of op.also ?? []) {
+      responses[a.status] = {
+        description: a.description,
+        ...(a.schema ? { content: { 'application/json': { schema: ref(a.schema) } } } : {}),
+      };
+    }
+    const errors = [...(op.errors ?? []), ...(op.scope !== 'public' && opts.authenticated ? [401, 403] : [])];
+    for (const status of errors) {
+      responses[status] = {
+        description: op.errorText?.[status] ?? ERROR_TEXT[status],
+        content: { 'application/problem+json': { schema: ref(s.problemOut) } },
+      };
+    }
+    paths[op.path] ??= {};
+    (paths[op.path] as Record<string, unknown>)[op.method] = {
+      summary: op.summary,
+      operationId: `${op.method}${op.path.replace(/[{}]/g, '').replace(/[/-](\w)/g, (_, c: string) => c.toUpperCase())}`,
+      ...(op.scope === 'public' ? { security: [] } : { 'x-eventix-scope': op.scope }),
+      parameters: [...pathParams(op.path), ...(op.query ? queryParams(op.query) : [])],
+      ...(op.body ? { requestBody: { required: !op.bodyOptional, content: { 'application/json': { schema: ref(op.body) } } } } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Eventix',
+      version: VERSION,
+      description:
+        'PostgreSQL-native distributed task scheduler. Errors are application/problem+json (RFC 9457). ' +
+        'With EVENTIX_API_TOKENS set, every route but /healthz, /readyz and /version needs `Authorization: Bearer <token>`; ' +
+        'each operation names the scope it needs in x-eventix-scope (submit includes read; admin includes everything).',
+    },
+    ...(opts.authenticated ? { security: [{ bearer: [] }] } : {}),
+    components: { ...fixed, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    paths,
+  };
+}

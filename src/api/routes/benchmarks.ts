@@ -1,0 +1,113 @@
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import { pushResults } from '../../benchmarks/ingest.ts';
+import { listRuns } from '../../benchmarks/runs.ts';
+import { metricSeries } from '../../benchmarks/series.ts';
+import type { Database } from '../../db/client.ts';
+import { ValidationError } from '../../errors.ts';
+import { issuesOf } from '../../queue/input.ts';
+import { type AppEnv, requireScope } from '../auth.ts';
+import {
+  configFilter,
+  pushResultOut,
+  pushResultToJson,
+  resultsPushBody,
+  runPageOut,
+  runsQuery,
+  runToJson,
+  type SeriesQueryWire,
+  seriesOut,
+  seriesPointToJson,
+  seriesQuery,
+} from '../benchmark-schemas.ts';
+import { readJson, readQuery } from '../body.ts';
+import { registerOperations } from '../openapi.ts';
+
+registerOperations([
+  {
+    method: 'post',
+    path: '/benchmarks/results',
+    summary: 'Store benchmark results (eventix, valkey metrics.json or github-action-benchmark): every run and point, or nothing',
+    scope: 'submit',
+    body: resultsPushBody,
+    ok: { status: 201, schema: pushResultOut, description: 'Stored; `runs` lists the new runs’ uids' },
+    errors: [400, 413, 415],
+    errorText: {
+      400: 'Invalid request or document; `errors` names each offending field (`data.runs.0.metrics.3.value`). Nothing was stored',
+    },
+  },
+  {
+    method: 'get',
+    path: '/benchmarks/runs',
+    summary: 'Benchmark runs with their metric points, newest first, with keyset pagination',
+    scope: 'read',
+    query: runsQuery,
+    ok: { status: 200, schema: runPageOut },
+    errors: [400],
+  },
+  {
+    method: 'get',
+    path: '/benchmarks/series',
+    summary: 'One metric over commits in commit order (commit_status committer time, else first run start), for plotting',
+    scope: 'read',
+    query: seriesQuery,
+    ok: { status: 200, schema: seriesOut },
+    errors: [400],
+  },
+]);
+
+const TAG_PARAM = /^tags\[(.+)\]$/;
+
+/** The series query: `tags[name]=value` parameters gather into `tags`, the rest validates like any query. */
+function readSeriesQuery(c: Context): SeriesQueryWire {
+  // Maps, then fromEntries: a parameter named __proto__ becomes a field, never the object's prototype.
+  const raw = new Map<string, unknown>();
+  const tags = new Map<string, string[]>();
+  for (const [key, values] of Object.entries(c.req.queries())) {
+    const tag = TAG_PARAM.exec(key);
+    if (tag) {
+      const name = tag[1] as string;
+      tags.set(name, [...(tags.get(name) ?? []), ...values]);
+    } else {
+      raw.set(key, values.length === 1 ? values[0] : values);
+    }
+  }
+  if (tags.size) raw.set('tags', Object.fromEntries(tags));
+  const parsed = seriesQuery.safeParse(Object.fromEntries(raw));
+  if (!parsed.success) throw new ValidationError(issuesOf(parsed.error, '', '(query)'));
+  return parsed.data;
+}
+
+export function benchmarkRoutes(deps: { database: Database }) {
+  const pool = deps.database.pool;
+  return new Hono<AppEnv>()
+    .post('/results', requireScope('submit'), async (c) => {
+      const b = await readJson(c, resultsPushBody);
+      const result = await pushResults(
+        pool,
+        {
+          data: b.data,
+          format: b.format,
+          direction: b.direction,
+          repo: b.repo,
+          sha: b.sha,
+          branch: b.branch,
+          config: b.config,
+          architecture: b.architecture,
+          environment: b.environment,
+        },
+        { prefix: 'data' },
+      );
+      return c.json(pushResultToJson(result), 201);
+    })
+    .get('/runs', requireScope('read'), async (c) => {
+      const q = readQuery(c, runsQuery);
+      const page = await listRuns(pool, { ...q, ...configFilter(q.config) });
+      return c.json({ runs: page.runs.map(runToJson), next_cursor: page.nextCursor });
+    })
+    .get('/series', requireScope('read'), async (c) => {
+      const q = readSeriesQuery(c);
+      const series = await metricSeries(pool, { ...q, ...configFilter(q.config) });
+      return c.json({ metric: q.metric, repo: q.repo, points: series.points.map(seriesPointToJson), truncated: series.truncated });
+    });
+}

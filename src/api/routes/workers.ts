@@ -1,0 +1,108 @@
+import type { EventEmitter } from 'node:events';
+import { Hono } from 'hono';
+import type { Database } from '../../db/client.ts';
+import { claim } from '../../queue/claim.ts';
+import { completeBatch } from '../../queue/complete.ts';
+import { fail } from '../../queue/fail.ts';
+import { heartbeat } from '../../queue/heartbeat.ts';
+import { explainLoss } from '../../queue/ownership.ts';
+import type { ClaimedTask } from '../../queue/task.ts';
+import { type AppEnv, requireScope } from '../auth.ts';
+import { readJson, readUid } from '../body.ts';
+import { claimBody, completeBody, failBody, heartbeatBody } from '../schemas.ts';
+import { claimedToJson } from '../serialize.ts';
+
+export interface WorkerRoutesDeps {
+  database: Database;
+  /** Emits 'notify' (namespace) when tasks become due; lets long-polls answer at once. Optional. */
+  notifications?: EventEmitter | undefined;
+  /** Backstop poll inside a long-poll, for deployments without LISTEN (PgBouncer). */
+  longPollIntervalMs?: number;
+  onClaimed?: (tasks: ClaimedTask[]) => void;
+  onFinished?: (namespace: string, outcome: 'done' | 'retry' | 'error' | 'cancelled') => void;
+}
+
+const DEFAULT_LEASE = 30;
+
+/** Sleep until a NOTIFY for one of `namespaces`, the interval, or the request's abort. */
+function nap(deps: WorkerRoutesDeps, namespace: string, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      deps.notifications?.off('notify', onNotify);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const onNotify = (ns: string) => {
+      if (ns === namespace || ns === '*') done();
+    };
+    const timer = setTimeout(done, ms);
+    deps.notifications?.on('notify', onNotify);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Remote workers: claim over HTTP, then heartbeat/complete/fail under the fencing token. */
+export function claimRoutes(deps: WorkerRoutesDeps) {
+  return new Hono<AppEnv>().post('/claim', requireScope('worker'), async (c) => {
+    const body = await readJson(c, claimBody);
+    const namespace = body.namespace ?? 'default';
+    const deadline = Date.now() + (body.wait_seconds ?? 0) * 1000;
+    const signal = c.req.raw.signal;
+    for (;;) {
+      // A client that hung up must not be handed tasks nobody will run.
+      if (signal.aborted) return c.json({ tasks: [] });
+      const tasks = await claim(deps.database.pool, {
+        workerId: body.worker_id,
+        namespaces: [namespace],
+        tasks: body.tasks,
+        limit: body.limit ?? 1,
+        leaseSeconds: body.lease_seconds ?? DEFAULT_LEASE,
+      });
+      const remaining = deadline - Date.now();
+      if (tasks.length || remaining <= 0) {
+        if (tasks.length) deps.onClaimed?.(tasks);
+        return c.json({ tasks: tasks.map(claimedToJson) });
+      }
+      await nap(deps, namespace, Math.min(remaining, deps.longPollIntervalMs ?? 500), signal);
+    }
+  });
+}
+
+export function leaseRoutes(deps: WorkerRoutesDeps) {
+  const pool = deps.database.pool;
+  return new Hono<AppEnv>()
+    .post('/:uid/heartbeat', requireScope('worker'), async (c) => {
+      const uid = readUid(c);
+      const body = await readJson(c, heartbeatBody);
+      const lease = { uid, workerId: body.worker_id, fencingToken: body.fencing_token };
+      const r = await heartbeat(pool, body.worker_id, body.lease_seconds ?? DEFAULT_LEASE, [lease]);
+      if (!r.renewed.has(uid)) throw await explainLoss(pool, lease);
+      return c.json({ lease_expires_at: r.expiresAt.get(uid)?.toISOString() ?? null, cancel_requested: r.cancelRequested.has(uid) });
+    })
+    .post('/:uid/complete', requireScope('worker'), async (c) => {
+      const uid = readUid(c);
+      const body = await readJson(c, completeBody);
+      const lease = { uid, workerId: body.worker_id, fencingToken: body.fencing_token };
+      const done = await completeBatch(pool, body.worker_id, [{ ...lease, result: body.result }]);
+      const namespace = done.get(uid);
+      if (namespace === undefined) throw await explainLoss(pool, lease);
+      deps.onFinished?.(namespace, 'done');
+      return c.json({ status: 'done' });
+    })
+    .post('/:uid/fail', requireScope('worker'), async (c) => {
+      const uid = readUid(c);
+      const body = await readJson(c, failBody);
+      const r = await fail(pool, {
+        uid,
+        workerId: body.worker_id,
+        fencingToken: body.fencing_token,
+        // Spread, not listed field by field: an absent stack or payload must be absent, not undefined,
+        // or fail() finds the error not JSON and stores only its class and message.
+        error: { ...body.error, class: body.error.class ?? 'Error' },
+        retryable: body.retry !== false,
+      });
+      deps.onFinished?.(r.namespace, r.status as 'retry' | 'error' | 'cancelled');
+      return c.json({ status: r.status, eta: r.eta.toISOString() });
+    });
+}

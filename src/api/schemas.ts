@@ -1,0 +1,229 @@
+import { z } from 'zod';
+import { jsonValue, NAME_PATTERN, PRIORITY_MAX, PRIORITY_MIN, SUBMIT_DEFAULTS } from '../queue/input.ts';
+import { TASK_STATUSES } from '../queue/states.ts';
+
+/**
+ * The wire format of the API, snake_case like Eventix's. These zod schemas validate requests,
+ * type the TypeScript client, and generate the OpenAPI document: one definition, three uses.
+ */
+
+const name = z.string().regex(NAME_PATTERN, { error: 'must be 1-200 characters of letters, digits and _ . : / -' });
+const seconds = (max: number) => z.number().int({ error: 'must be a whole number of seconds' }).min(1).max(max);
+const YEAR = 366 * 86400;
+// Years 1-9999 (in UTC): PostgreSQL refuses year 0, and a later year prints in a form it cannot read back.
+const dateTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone' }).refine(
+  (v) => {
+    const year = new Date(v).getUTCFullYear();
+    return year >= 1 && year <= 9999;
+  },
+  { error: 'must be between the years 1 and 9999' },
+);
+/** Text PostgreSQL can store: it refuses NUL characters, and lone surrogates cannot be encoded. */
+const storable = (s: z.ZodString) =>
+  s.refine((v) => !v.includes('\u0000') && v.isWellFormed(), { error: 'must not contain NUL characters or lone surrogates' });
+export const uidSchema = z.uuid({ error: 'must be a UUID' });
+
+export const MAX_BATCH_HTTP = 10_000;
+
+export const submitBody = z
+  .strictObject({
+    task: name,
+    namespace: name.optional(),
+    args: z.array(jsonValue, { error: 'must be a JSON array' }).optional(),
+    kwargs: z.record(storable(z.string()), jsonValue, { error: 'must be a JSON object' }).optional(),
+    priority: z.number().int({ error: 'must be an integer' }).min(PRIORITY_MIN).max(PRIORITY_MAX).optional().describe('Higher runs first.'),
+    eta: dateTime.optional().describe('Earliest start; default now.'),
+    unique_key: storable(z.string().min(1).max(500)).nullable().optional(),
+    retry: z.boolean().optional(),
+    max_retries: z.number().int().min(0).max(1000).nullable().optional().describe('Retries after the first attempt; null is unlimited.'),
+    error_eta_inc: seconds(YEAR).optional(),
+    error_eta_max: seconds(YEAR).optional(),
+    timeout_seconds: seconds(7 * 86400)
+      .nullable()
+      .optional(),
+    store_result: z.boolean().optional(),
+    result_expires: seconds(10 * YEAR)
+      .nullable()
+      .optional(),
+    error_expires: seconds(10 * YEAR)
+      .nullable()
+      .optional(),
+    operator: storable(z.string().min(1).max(200))
+      .nullable()
+      .optional()
+      .describe('Ignored when the request is authenticated: the token name is stored.'),
+  })
+  .superRefine((b, ctx) => {
+    // Also checked by the queue, but there the field would be named errorEtaMax: here it is the wire name.
+    const inc = typeof b.error_eta_inc === 'number' ? b.error_eta_inc : SUBMIT_DEFAULTS.errorEtaInc;
+    if (typeof b.error_eta_max === 'number' && b.error_eta_max < inc) {
+      ctx.addIssue({ code: 'custom', path: ['error_eta_max'], message: `must be at least error_eta_inc (${inc})` });
+    }
+  })
+  .meta({ id: 'TaskSubmit' });
+export type SubmitBody = z.infer<typeof submitBody>;
+
+export const batchBody = z
+  .strictObject({
+    tasks: z
+      .array(submitBody)
+      .min(1)
+      .max(MAX_BATCH_HTTP, { error: `at most ${MAX_BATCH_HTTP} tasks per batch` }),
+  })
+  .meta({ id: 'TaskBatch' });
+
+export const taskError = z
+  .object({
+    class: z.string(),
+    message: z.string(),
+    stack: z.string().optional(),
+    payload: z.unknown().optional(),
+    reason: z.string().optional(),
+  })
+  .meta({ id: 'TaskError' });
+
+export const taskOut = z
+  .object({
+    uid: z.string(),
+    task: z.string(),
+    namespace: z.string(),
+    status: z.enum(TASK_STATUSES),
+    priority: z.number().int(),
+    eta: z.string(),
+    args: z.array(z.unknown()),
+    kwargs: z.record(z.string(), z.unknown()),
+    unique_key: z.string().nullable(),
+    retry: z.boolean(),
+    max_retries: z.number().int().nullable(),
+    error_eta_inc: z.number().int(),
+    error_eta_max: z.number().int(),
+    timeout_seconds: z.number().int().nullable(),
+    store_result: z.boolean(),
+    result_expires: z.number().int().nullable(),
+    error_expires: z.number().int().nullable(),
+    result: z.unknown(),
+    error: taskError.nullable(),
+    expires_at: z.string().nullable(),
+    attempts: z.number().int(),
+    worker_id: z.string().nullable(),
+    lease_expires_at: z.string().nullable(),
+    cancel_requested: z.boolean(),
+    operator: z.string().nullable(),
+    schedule_name: z.string().nullable(),
+    schedule_fire_at: z.string().nullable(),
+    event_uid: z.string().nullable(),
+    trigger_name: z.string().nullable(),
+    revision: z.number().int(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    started_at: z.string().nullable(),
+    finished_at: z.string().nullable(),
+  })
+  .meta({ id: 'Task' });
+export type TaskJson = z.infer<typeof taskOut>;
+
+export const claimedTaskOut = taskOut.extend({ fencing_token: z.number().int(), lease_expires_at: z.string() }).meta({ id: 'ClaimedTask' });
+export type ClaimedTaskJson = z.infer<typeof claimedTaskOut>;
+
+export const submitResultOut = z.object({ created: z.boolean(), task: taskOut }).meta({ id: 'SubmitResult' });
+export const batchResultOut = z.object({ results: z.array(submitResultOut) }).meta({ id: 'BatchResult' });
+
+const csv = <T extends z.ZodType<unknown, string>>(item: T) =>
+  z
+    .union([z.string(), z.array(z.string())])
+    .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).filter(Boolean))
+    .pipe(z.array(item));
+
+export const listQuery = z.strictObject({
+  namespace: name.optional(),
+  status: csv(z.enum(TASK_STATUSES, { error: `must be one of ${TASK_STATUSES.join(', ')}` })).optional(),
+  task: name.optional(),
+  unique_key: storable(z.string().min(1).max(500)).optional(),
+  created_after: dateTime.optional(),
+  created_before: dateTime.optional(),
+  updated_after: dateTime.optional(),
+  updated_before: dateTime.optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+  cursor: z.string().min(1).max(200).optional(),
+});
+export type ListQuery = z.infer<typeof listQuery>;
+
+export const taskPageOut = z.object({ tasks: z.array(taskOut), next_cursor: z.string().nullable() }).meta({ id: 'TaskPage' });
+
+export const rescheduleBody = z.strictObject({ eta: dateTime.optional() }).meta({ id: 'Reschedule' });
+
+const workerId = storable(z.string().min(1).max(200));
+export const LEASE_MIN = 5;
+export const LEASE_MAX = 3600;
+export const claimBody = z
+  .strictObject({
+    worker_id: workerId,
+    namespace: name.optional(),
+    tasks: z.array(name).min(1).max(1000),
+    limit: z.number().int().min(1).max(1000).optional(),
+    lease_seconds: z.number().int().min(LEASE_MIN).max(LEASE_MAX).optional(),
+    wait_seconds: z
+      .number()
+      .min(0)
+      .max(60)
+      .optional()
+      .describe('Long-poll: wait up to this long for a task before answering with an empty list.'),
+  })
+  .meta({ id: 'Claim' });
+export const claimOut = z.object({ tasks: z.array(claimedTaskOut) }).meta({ id: 'ClaimResult' });
+
+const leaseFields = { worker_id: workerId, fencing_token: z.number().int().min(1) };
+export const heartbeatBody = z
+  .strictObject({ ...leaseFields, lease_seconds: z.number().int().min(LEASE_MIN).max(LEASE_MAX).optional() })
+  .meta({ id: 'Heartbeat' });
+export const heartbeatOut = z
+  .object({ lease_expires_at: z.string().nullable(), cancel_requested: z.boolean() })
+  .meta({ id: 'HeartbeatResult' });
+export const completeBody = z.strictObject({ ...leaseFields, result: jsonValue.optional() }).meta({ id: 'Complete' });
+export const failBody = z
+  .strictObject({
+    ...leaseFields,
+    error: z.strictObject({
+      class: storable(z.string().min(1).max(200)).optional(),
+      message: storable(z.string().max(100_000)),
+      stack: storable(z.string().max(100_000)).optional(),
+      payload: jsonValue.optional(),
+      reason: z.enum(['timeout', 'cancelled']).optional().describe('Why the worker aborted the attempt, as the library worker records it.'),
+    }),
+    retry: z.boolean().optional().describe('false fails at once, whatever retries remain.'),
+  })
+  .meta({ id: 'Fail' });
+export const failOut = z.object({ status: z.enum(TASK_STATUSES), eta: z.string() }).meta({ id: 'FailResult' });
+
+export const problemOut = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().optional(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Problem' });
+
+const statusCounts = z.object(
+  Object.fromEntries(TASK_STATUSES.map((s) => [s, z.number().int()])) as Record<(typeof TASK_STATUSES)[number], z.ZodNumber>,
+);
+export const namespacesOut = z
+  .object({ namespaces: z.array(z.object({ namespace: z.string(), counts: statusCounts, total: z.number().int() })) })
+  .meta({ id: 'Namespaces' });
+const finished = z.object({ last_minute: z.number().int(), last_hour: z.number().int() });
+export const statsOut = z
+  .object({
+    at: z.string(),
+    namespaces: z.array(
+      z.object({
+        namespace: z.string(),
+        counts: statusCounts,
+        tasks: z.array(z.object({ task: z.string(), counts: statusCounts })),
+        oldest_waiting_age_seconds: z.number().nullable(),
+        completed: finished,
+        failed: finished,
+      }),
+    ),
+  })
+  .meta({ id: 'Stats' });

@@ -1,0 +1,338 @@
+import type { z } from 'zod';
+import type {
+  batchResultOut,
+  claimBody,
+  claimedTaskOut,
+  claimOut,
+  completeBody,
+  failBody,
+  failOut,
+  heartbeatBody,
+  heartbeatOut,
+  listQuery,
+  namespacesOut,
+  problemOut,
+  statsOut,
+  submitBody,
+  submitResultOut,
+  taskOut,
+  taskPageOut,
+} from '../api/schemas.ts';
+import { VERSION } from '../version.ts';
+
+/*
+ * Every type below is derived from the API's zod schemas (src/api/schemas.ts), the one definition
+ * of the wire format: requests are `z.input` (what the caller sends), responses `z.infer` (what the
+ * server answers). Nothing here restates a field list.
+ */
+
+/** A task as the API returns it (snake_case, ISO date-time strings). */
+export type TaskJson = z.infer<typeof taskOut>;
+/** A task handed to a remote worker by POST /workers/claim, with its lease. */
+export type ClaimedTaskJson = z.infer<typeof claimedTaskOut>;
+export type TaskStatusJson = TaskJson['status'];
+/** The body of POST /tasks. */
+export type SubmitRequest = z.input<typeof submitBody>;
+export type SubmitResponse = z.infer<typeof submitResultOut>;
+export type BatchResponse = z.infer<typeof batchResultOut>;
+export type TaskPage = z.infer<typeof taskPageOut>;
+/** Filters of GET /tasks. `status` takes one status or several; `limit` is the page size (1-500). */
+export type ListFilters = Omit<z.input<typeof listQuery>, 'status' | 'limit'> & {
+  status?: TaskStatusJson | readonly TaskStatusJson[];
+  limit?: number;
+};
+export type ClaimRequest = z.input<typeof claimBody>;
+export type ClaimResponse = z.infer<typeof claimOut>;
+export type HeartbeatRequest = z.input<typeof heartbeatBody>;
+export type HeartbeatResponse = z.infer<typeof heartbeatOut>;
+export type CompleteRequest = z.input<typeof completeBody>;
+/** POST /tasks/{uid}/complete answers `{status: 'done'}` (the route has no response schema of its own). */
+export type CompleteResponse = { status: Extract<TaskStatusJson, 'done'> };
+export type FailRequest = z.input<typeof failBody>;
+export type FailResponse = z.infer<typeof failOut>;
+/** RFC 9457 problem details; domain errors add `code` (e.g. 'LeaseLost') and their details. */
+export type ProblemJson = z.infer<typeof problemOut> & { code?: string; [extension: string]: unknown };
+
+export type StatsJson = z.infer<typeof statsOut>;
+export type NamespacesJson = z.infer<typeof namespacesOut>;
+
+/** The part of `fetch` the client uses; inject one to reach an in-process app or add tracing. */
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response> | Response;
+
+export interface EventixClientOptions {
+  /** e.g. `http://127.0.0.1:8080`; a path prefix (behind a proxy) is kept. */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer <token>`; never part of an error message. */
+  token?: string | undefined;
+  /** Defaults to `globalThis.fetch`, looked up at each call. */
+  fetch?: FetchLike | undefined;
+  /** Per-request deadline; a long-poll claim gets its `wait_seconds` on top. Default 30 s; 0 disables. */
+  timeoutMs?: number | undefined;
+  /** Extra headers for every request (a proxy's, a tracing id). */
+  headers?: Record<string, string> | undefined;
+}
+
+export interface RequestOptions {
+  /** Abort the request (the client's own timeout applies as well). */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * A non-2xx answer of the API. `problem` is the parsed problem+json body, so callers can switch on
+ * `err.problem.code` (`'LeaseLost'`, `'TaskNotFound'`, `'InvalidTransition'`, …) or `err.status`, and
+ * read `err.problem.errors` for the fields a 400 rejected. Network failures are not wrapped: they
+ * propagate as fetch raised them.
+ */
+export class EventixApiError extends Error {
+  readonly status: number;
+  readonly problem: ProblemJson;
+  readonly method: string;
+  readonly path: string;
+
+  constructor(method: string, path: string, status: number, problem: ProblemJson) {
+    const fields = problem.errors?.length ? ` (${problem.errors.map((e) => `${e.field}: ${e.message}`).join('; ')})` : '';
+    super(`${method} ${path} → ${status} ${problem.title}${problem.detail ? `: ${problem.detail}` : ''}${fields}`);
+    this.name = 'EventixApiError';
+    this.status = status;
+    this.problem = problem;
+    this.method = method;
+    this.path = path;
+  }
+
+  /** The domain error code (`problem.code`), when the server gave one. */
+  get code(): string | undefined {
+    return this.problem.code;
+  }
+}
+
+export function isEventixApiError(err: unknown, code?: string): err is EventixApiError {
+  return err instanceof EventixApiError && (code === undefined || err.problem.code === code);
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+type Query = Record<string, string | number | undefined>;
+
+/**
+ * A typed client for the Eventix REST API. One method per route; bodies and answers are the wire
+ * format (snake_case), typed from the server's own schemas.
+ *
+ * ```ts
+ * const client = new EventixClient({ baseUrl: 'http://127.0.0.1:8080', token: process.env.EVENTIX_TOKEN });
+ * const { task } = await client.submit({ task: 'email.send', args: ['a@example.com'] });
+ * for await (const t of client.iterate({ status: ['error'] })) console.log(t.uid, t.error?.message);
+ * ```
+ */
+export class EventixClient {
+  readonly baseUrl: string;
+  readonly #token: string | undefined;
+  readonly #fetch: FetchLike;
+  readonly #timeoutMs: number;
+  readonly #headers: Record<string, string>;
+
+  constructor(opts: EventixClientOptions) {
+    let url: URL;
+    try {
+      url = new URL(opts.baseUrl);
+    } catch {
+      throw new TypeError(`EventixClient: baseUrl must be an absolute http(s) URL, got ${JSON.stringify(opts.baseUrl)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('EventixClient: baseUrl must be http(s)');
+    if (url.username || url.password) throw new TypeError('EventixClient: pass credentials as `token`, not in baseUrl');
+    this.baseUrl = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+    this.#token = opts.token;
+    this.#fetch = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#headers = { ...opts.headers };
+  }
+
+  // ── tasks ──────────────────────────────────────────────────────────────────────────────────
+
+  /** Submit one task. `created` is false when it merged into a waiting task with the same unique_key. */
+  submit(body: SubmitRequest, opts?: RequestOptions): Promise<SubmitResponse> {
+    return this.request('POST', '/tasks', { body, ...opts });
+  }
+
+  /** Submit up to 10,000 tasks in one transaction; results are in input order. */
+  async submitBatch(tasks: readonly SubmitRequest[], opts?: RequestOptions): Promise<SubmitResponse[]> {
+    const r = await this.request<BatchResponse>('POST', '/tasks/batch', { body: { tasks }, ...opts });
+    return r.results;
+  }
+
+  get(uid: string, opts?: RequestOptions): Promise<TaskJson> {
+    return this.request('GET', `/tasks/${seg(uid)}`, opts);
+  }
+
+  getByUniqueKey(namespace: string, uniqueKey: string, opts?: RequestOptions): Promise<TaskJson> {
+    return this.request('GET', `/tasks/by-unique-key/${seg(namespace)}/${seg(uniqueKey)}`, opts);
+  }
+
+  /** One page, newest first. Pass `next_cursor` back as `cursor` for the next; null means the last page. */
+  list(filters: ListFilters = {}, opts?: RequestOptions): Promise<TaskPage> {
+    const { status, ...rest } = filters;
+    const statuses = status === undefined ? undefined : typeof status === 'string' ? status : status.join(',');
+    return this.request('GET', '/tasks', { query: { ...rest, status: statuses || undefined }, ...opts });
+  }
+
+  /** Every page of a listing, fetched one at a time as the loop asks for it. */
+  async *pages(filters: Omit<ListFilters, 'cursor'> = {}, opts?: RequestOptions): AsyncGenerator<TaskPage, void, undefined> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.list({ ...filters, cursor }, opts);
+      yield page;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+  }
+
+  /**
+   * Every task matching `filters`, across pages (`limit` is the page size): `for await (const t of
+   * client.iterate({ status: ['done'] }))`. Keyset pagination: no task is skipped or repeated while
+   * others are added, though one that changes status meanwhile may or may not still match.
+   */
+  async *iterate(filters: Omit<ListFilters, 'cursor'> = {}, opts?: RequestOptions): AsyncGenerator<TaskJson, void, undefined> {
+    for await (const page of this.pages(filters, opts)) yield* page.tasks;
+  }
+
+  /** Every task matching `filters`, collected into one array. Prefer `iterate()` for large listings. */
+  async listAll(filters: Omit<ListFilters, 'cursor'> = {}, opts?: RequestOptions): Promise<TaskJson[]> {
+    const all: TaskJson[] = [];
+    for await (const task of this.iterate(filters, opts)) all.push(task);
+    return all;
+  }
+
+  /** A waiting task is cancelled at once; a running one is flagged and ends `cancelled` at its worker's next heartbeat. */
+  cancel(uid: string, opts?: RequestOptions): Promise<TaskJson> {
+    return this.request('POST', `/tasks/${seg(uid)}/cancel`, opts);
+  }
+
+  /** Run an `error`, `retry` or `cancelled` task (again) at `eta`, default now. */
+  reschedule(uid: string, eta?: string | Date, opts?: RequestOptions): Promise<TaskJson> {
+    const body = eta === undefined ? {} : { eta: eta instanceof Date ? eta.toISOString() : eta };
+    return this.request('POST', `/tasks/${seg(uid)}/reschedule`, { body, ...opts });
+  }
+
+  /** Delete a task (admin scope). */
+  async delete(uid: string, opts?: RequestOptions): Promise<void> {
+    await this.request('DELETE', `/tasks/${seg(uid)}`, opts);
+  }
+
+  // ── service ────────────────────────────────────────────────────────────────────────────────
+
+  /** GET /stats: counts by namespace, task and status; oldest waiting age; recent completions and failures. */
+  stats(opts?: RequestOptions): Promise<StatsJson> {
+    return this.request('GET', '/stats', opts);
+  }
+
+  /** GET /namespaces: every namespace that has tasks, with counts per status. */
+  namespaces(opts?: RequestOptions): Promise<NamespacesJson> {
+    return this.request('GET', '/namespaces', opts);
+  }
+
+  /** GET /healthz: the process is up (no database check). */
+  health(opts?: RequestOptions): Promise<{ status: string }> {
+    return this.request('GET', '/healthz', opts);
+  }
+
+  /** GET /readyz: the database answers and its schema is current. A 503 is answered, not thrown. */
+  ready(opts?: RequestOptions): Promise<{ status: string; database: string; schema?: string }> {
+    return this.request('GET', '/readyz', { ...opts, accept: [503] });
+  }
+
+  version(opts?: RequestOptions): Promise<{ name: string; version: string }> {
+    return this.request('GET', '/version', opts);
+  }
+
+  // ── remote workers ─────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Claim up to `limit` due tasks. With `wait_seconds` the server holds the request until a task
+   * is due or the wait ends (then `tasks` is empty); the client's timeout is extended to match.
+   */
+  claim(body: ClaimRequest, opts?: RequestOptions): Promise<ClaimResponse> {
+    return this.request('POST', '/workers/claim', { body, ...opts, extraTimeoutMs: (body.wait_seconds ?? 0) * 1000 });
+  }
+
+  /** Renew a lease. A 409 (`problem.code === 'LeaseLost'`) means the task is no longer ours. */
+  heartbeat(uid: string, body: HeartbeatRequest, opts?: RequestOptions): Promise<HeartbeatResponse> {
+    return this.request('POST', `/tasks/${seg(uid)}/heartbeat`, { body, ...opts });
+  }
+
+  complete(uid: string, body: CompleteRequest, opts?: RequestOptions): Promise<CompleteResponse> {
+    return this.request('POST', `/tasks/${seg(uid)}/complete`, { body, ...opts });
+  }
+
+  /** End an attempt in failure: the answer says whether it will be retried (`retry`), `error`, or `cancelled`. */
+  fail(uid: string, body: FailRequest, opts?: RequestOptions): Promise<FailResponse> {
+    return this.request('POST', `/tasks/${seg(uid)}/fail`, { body, ...opts });
+  }
+
+  // ── transport ──────────────────────────────────────────────────────────────────────────────
+
+  private async request<T>(
+    method: string,
+    path: string,
+    opts: RequestOptions & { body?: unknown; query?: Query; accept?: number[]; extraTimeoutMs?: number } = {},
+  ): Promise<T> {
+    const url = `${this.baseUrl}${path}${queryString(opts.query)}`;
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': `eventix-client/${VERSION}`, ...this.#headers };
+    if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`;
+    const init: RequestInit = { method, headers };
+    if (opts.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      init.body = JSON.stringify(opts.body);
+    }
+    const signals: AbortSignal[] = [];
+    if (opts.signal) signals.push(opts.signal);
+    if (this.#timeoutMs > 0) signals.push(AbortSignal.timeout(this.#timeoutMs + (opts.extraTimeoutMs ?? 0)));
+    if (signals.length) init.signal = signals.length === 1 ? signals[0] : AbortSignal.any(signals);
+
+    const res = await this.#fetch(url, init);
+    const text = await res.text();
+    if (res.ok || opts.accept?.includes(res.status)) {
+      if (!text) return undefined as T;
+      try {
+        return JSON.parse(text) as T;
+      } catch {
+        throw new EventixApiError(method, path, res.status, {
+          type: 'about:blank',
+          title: 'Unreadable Response',
+          status: res.status,
+          detail: `expected JSON, got ${JSON.stringify(text.slice(0, 200))}`,
+        });
+      }
+    }
+    throw new EventixApiError(method, path, res.status, problemOf(res, text));
+  }
+}
+
+/** The problem body of an error answer, or one made up from the status when a proxy answered instead. */
+function problemOf(res: Response, text: string): ProblemJson {
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (parsed && typeof parsed === 'object' && typeof (parsed as ProblemJson).title === 'string') {
+      const p = parsed as ProblemJson;
+      // The HTTP status is the truth; a body's own `status` could disagree.
+      return { ...p, type: typeof p.type === 'string' ? p.type : 'about:blank', status: res.status };
+    }
+  } catch {
+    // not JSON: fall through
+  }
+  return {
+    type: 'about:blank',
+    title: res.statusText || `HTTP ${res.status}`,
+    status: res.status,
+    ...(text ? { detail: text.slice(0, 500) } : {}),
+  };
+}
+
+function seg(value: string): string {
+  return encodeURIComponent(value);
+}
+
+function queryString(query: Query | undefined): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}

@@ -1,0 +1,4 @@
+export * from './benchmarks.ts';
+export * from './events.ts';
+export * from './schedules.ts';
+export * from './tasks.ts';

@@ -1,0 +1,130 @@
+/**
+ * Domain errors. Each has a literal `code`; the API maps codes to HTTP statuses in one table, and
+ * library users can switch on `err.code` without instanceof across package copies.
+ */
+export class EventixError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = code;
+  }
+}
+
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+/** Input that cannot be accepted; nothing was written. */
+export class ValidationError extends EventixError {
+  declare readonly code: 'ValidationError';
+  constructor(readonly issues: FieldIssue[]) {
+    super('ValidationError', `Invalid input: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
+  }
+}
+
+export class TaskNotFound extends EventixError {
+  declare readonly code: 'TaskNotFound';
+  constructor(uid: string) {
+    super('TaskNotFound', `No task with uid ${uid}`, { uid });
+  }
+}
+
+/**
+ * The caller no longer owns the task: its lease expired and the task was rescued, re-claimed by
+ * another worker (new fencing token), cancelled, or finished. Nothing was changed.
+ */
+export class LeaseLost extends EventixError {
+  declare readonly code: 'LeaseLost';
+  constructor(uid: string, reason: string) {
+    super('LeaseLost', `Lease lost on task ${uid}: ${reason}`, { uid, reason });
+  }
+}
+
+/** The requested change is not allowed from the task's current status. */
+export class InvalidTransition extends EventixError {
+  declare readonly code: 'InvalidTransition';
+  constructor(uid: string, from: string, action: string, allowed: readonly string[]) {
+    super('InvalidTransition', `Cannot ${action} task ${uid} in status '${from}' (allowed from: ${allowed.join(', ')})`, {
+      uid,
+      status: from,
+      action,
+      allowed,
+    });
+  }
+}
+
+/** Another waiting task already holds this unique_key in the namespace. */
+export class UniqueKeyConflict extends EventixError {
+  declare readonly code: 'UniqueKeyConflict';
+  constructor(namespace: string, uniqueKey: string) {
+    // Details use the wire format's snake_case: they become fields of the API's problem body.
+    super('UniqueKeyConflict', `A waiting task with unique_key '${uniqueKey}' already exists in namespace '${namespace}'`, {
+      namespace,
+      unique_key: uniqueKey,
+    });
+  }
+}
+
+export class ScheduleNotFound extends EventixError {
+  declare readonly code: 'ScheduleNotFound';
+  constructor(name: string) {
+    super('ScheduleNotFound', `No schedule named '${name}'`, { name });
+  }
+}
+
+export class ScheduleExists extends EventixError {
+  declare readonly code: 'ScheduleExists';
+  constructor(name: string) {
+    super('ScheduleExists', `A schedule named '${name}' already exists`, { name });
+  }
+}
+
+/**
+ * Thrown by a handler to fail at once, without using up the remaining retries.
+ * `throw new NonRetryableError('bad input')`.
+ */
+export class NonRetryableError extends Error {
+  readonly retryable = false;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'NonRetryableError';
+  }
+}
+
+export class TriggerNotFound extends EventixError {
+  declare readonly code: 'TriggerNotFound';
+  constructor(name: string) {
+    super('TriggerNotFound', `No trigger named '${name}'`, { name });
+  }
+}
+
+export class TriggerExists extends EventixError {
+  declare readonly code: 'TriggerExists';
+  constructor(name: string) {
+    super('TriggerExists', `A trigger named '${name}' already exists`, { name });
+  }
+}
+
+/**
+ * A trigger could not turn an event into a valid task: a pointer named nothing, a rendered value
+ * failed task validation, or the stored trigger is itself invalid. The event was not stored and
+ * no task was created. `issues` name template fields (`kwargs.sha`, `unique_key`).
+ */
+export class TriggerFailed extends EventixError {
+  declare readonly code: 'TriggerFailed';
+  constructor(
+    readonly trigger: string,
+    eventName: string,
+    readonly issues: FieldIssue[],
+  ) {
+    super(
+      'TriggerFailed',
+      `Trigger '${trigger}' produced an invalid task for event '${eventName}': ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
+      { trigger, event_name: eventName, errors: issues },
+    );
+  }
+}

@@ -1,0 +1,80 @@
+import { type Executor, run } from './executor.ts';
+import { type ClaimedTask, type TaskRowRaw, toClaimedTask } from './task.ts';
+
+export interface ClaimOptions {
+  workerId: string;
+  namespaces: readonly string[];
+  /** Only tasks with these names are claimed: a worker never takes a task it cannot run. */
+  tasks: readonly string[];
+  limit: number;
+  leaseSeconds: number;
+}
+
+/**
+ * One statement: pick the due waiting tasks in claim order, skipping rows other workers hold
+ * locked at this instant, and mark them ours. SKIP LOCKED means concurrent claimers never wait on
+ * each other and never take the same row; the row lock lasts only for this statement.
+ *
+ * The order is highest priority, then earliest eta, then id (first come first served).
+ * `tasks_claim_idx` is (namespace, priority desc, eta, id) over waiting rows, and the scan walks
+ * it in order only when namespace is compared to a single value: with `namespace = any($1)` the
+ * planner sorted the whole backlog under FOR UPDATE (measured: 50 ms at 100k waiting rows, against
+ * 0.2 ms for the indexed walk). So each namespace gets its own LATERAL indexed walk of at most
+ * `limit` rows, and the outer query merges them. With several namespaces that can lock up to
+ * limit × namespaces rows for the instant of this statement; the unused ones are released at its
+ * end, and other claimers skip them meanwhile.
+ *
+ * Each claim draws a fresh fencing token from a sequence: a worker that lost its lease holds an
+ * old token, and every later change it attempts matches no row.
+ */
+/** The claim as two CTEs, `next` and `claimed`, over the given placeholders; reused by completeAndClaim. */
+export function claimCtes(p: { namespaces: string; tasks: string; limit: string; workerId: string; leaseSeconds: string }): string {
+  return `next as (
+  select c.id
+  from unnest(${p.namespaces}::text[]) as ns(name)
+  cross join lateral (
+    select id, priority, eta from tasks
+    where status in ('scheduled', 'retry')
+      and namespace = ns.name
+      and task = any(${p.tasks}::text[])
+      and eta <= now()
+    order by priority desc nulls last, eta, id
+    limit ${p.limit}
+    for update skip locked
+  ) c
+  order by c.priority desc nulls last, c.eta, c.id
+  limit ${p.limit}
+), claimed as (
+  update tasks t set
+    status = 'processing',
+    worker_id = ${p.workerId},
+    lease_expires_at = now() + make_interval(secs => ${p.leaseSeconds}),
+    fencing_token = nextval('tasks_fencing_token_seq'),
+    attempts = t.attempts + 1,
+    cancel_requested = false,
+    started_at = now(),
+    updated_at = now(),
+    revision = t.revision + 1
+  from next
+  where t.id = next.id
+  returning t.*
+)`;
+}
+
+const CLAIM_SQL = `
+with ${claimCtes({ namespaces: '$1', tasks: '$2', limit: '$3', workerId: '$4', leaseSeconds: '$5' })}
+select * from claimed order by priority desc nulls last, eta, id
+`;
+
+export async function claim(ex: Executor, opts: ClaimOptions): Promise<ClaimedTask[]> {
+  if (opts.limit <= 0 || opts.tasks.length === 0 || opts.namespaces.length === 0) return [];
+  const rows = await run<TaskRowRaw>(
+    ex,
+    CLAIM_SQL,
+    [[...new Set(opts.namespaces)], [...new Set(opts.tasks)], opts.limit, opts.workerId, opts.leaseSeconds],
+    'eventix_claim',
+  );
+  // UPDATE … RETURNING gives no order guarantee, so the statement sorts its result into claim order
+  // (in SQL: a JS Date drops the microseconds of eta, and only the row id records submission order).
+  return rows.map(toClaimedTask);
+}

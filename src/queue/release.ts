@@ -1,0 +1,45 @@
+import { type Executor, run } from './executor.ts';
+import type { Lease } from './ownership.ts';
+import { NOTIFY_CHANNEL } from './submit.ts';
+
+/**
+ * Graceful shutdown: hand tasks we could not finish in the grace period back to the queue, due
+ * now, without counting the interrupted attempt (the task did nothing wrong). A cancel requested
+ * meanwhile wins. Another worker is woken through NOTIFY.
+ */
+const RELEASE_SQL = `
+with released as (
+  update tasks t set
+    status = case when t.cancel_requested then 'cancelled' when t.attempts > 1 then 'retry' else 'scheduled' end,
+    attempts = greatest(t.attempts - 1, 0),
+    eta = now(),
+    lease_expires_at = null,
+    finished_at = case when t.cancel_requested then now() else null end,
+    expires_at = case
+      when t.cancel_requested and t.error_expires is not null then now() + make_interval(secs => t.error_expires)
+      else t.expires_at end,
+    updated_at = now(),
+    revision = t.revision + 1
+  from unnest($2::uuid[], $3::bigint[]) as h(uid, token)
+  where t.uid = h.uid and t.fencing_token = h.token and t.worker_id = $1 and t.status = 'processing'
+  returning t.uid, t.namespace
+), notified as (
+  select pg_notify('${NOTIFY_CHANNEL}', n.namespace) from (select distinct namespace from released) n
+)
+select uid from released, (select count(*) from notified) as z
+`;
+
+export async function release(
+  ex: Executor,
+  workerId: string,
+  leases: readonly Pick<Lease, 'uid' | 'fencingToken'>[],
+): Promise<Set<string>> {
+  if (leases.length === 0) return new Set();
+  const rows = await run<{ uid: string }>(
+    ex,
+    RELEASE_SQL,
+    [workerId, leases.map((l) => l.uid), leases.map((l) => l.fencingToken)],
+    'eventix_release',
+  );
+  return new Set(rows.map((r) => r.uid));
+}

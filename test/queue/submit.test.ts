@@ -1,0 +1,187 @@
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../src/errors.ts';
+import { claim, getTask, getTaskByUniqueKey, type Queryable, submit, submitMany } from '../../src/queue/index.ts';
+import { useTestDatabase } from '../helpers/db.ts';
+
+const count = async (q: Queryable, where = 'true', params: unknown[] = []) =>
+  Number(((await q.query(`select count(*)::int as n from tasks where ${where}`, params)).rows[0] as { n: number }).n);
+
+describe('submit', () => {
+  const db = useTestDatabase({ poolMax: 60 });
+
+  it('applies the documented defaults', async () => {
+    const before = Date.now();
+    const { task, created } = await submit(db().pool, { task: 'defaults.check' });
+    expect(created).toBe(true);
+    expect(task).toMatchObject({
+      namespace: 'default',
+      status: 'scheduled',
+      priority: 0,
+      args: [],
+      kwargs: {},
+      retry: true,
+      maxRetries: 5,
+      errorEtaInc: 15,
+      errorEtaMax: 300,
+      storeResult: true,
+      resultExpires: 604800,
+      errorExpires: 604800,
+      attempts: 0,
+    });
+    // eta defaults to the database's now(), within this test's window.
+    expect(task.eta.getTime()).toBeGreaterThan(before - 5_000);
+    expect(task.eta.getTime()).toBeLessThan(Date.now() + 5_000);
+  });
+
+  it('submits 10,000 tasks in a single statement', async () => {
+    let statements = 0;
+    const pool = db().pool;
+    const counting: Queryable = {
+      query: (text: string, values?: unknown[]) => {
+        statements++;
+        return pool.query(text, values);
+      },
+    };
+    const inputs = Array.from({ length: 10_000 }, (_, i) => ({ task: 'bulk.item', namespace: 'bulk', args: [i] }));
+    const results = await submitMany(counting, inputs);
+    expect(statements).toBe(1);
+    expect(results).toHaveLength(10_000);
+    expect(results.every((r) => r.created)).toBe(true);
+    expect(results.map((r) => r.task.args[0])).toEqual(inputs.map((_, i) => i));
+    expect(await count(pool, "namespace = 'bulk'")).toBe(10_000);
+  });
+
+  it('rejects a whole batch when one item is bad, writing nothing', async () => {
+    const pool = db().pool;
+    const before = await count(pool);
+    const err = await submitMany(pool, [{ task: 'ok.one' }, { task: 'ok.two', priority: 99_999 }, { task: '' }]).catch((e) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).issues.map((i) => i.field)).toEqual(['[1].priority', '[2].task']);
+    expect(await count(pool)).toBe(before);
+  });
+
+  it.each([
+    [{ task: 'x', args: { not: 'a list' } }, 'args'],
+    [{ task: 'x', kwargs: [1, 2] }, 'kwargs'],
+    [{ task: 'x', args: [Number.NaN] }, 'args.0'],
+    [{ task: 'x', args: [() => 1] }, 'args.0'],
+    [{ task: 'x', kwargs: { a: undefined } }, 'kwargs.a'],
+    [{ task: 'x', args: ['nul\u0000byte'] }, 'args.0'],
+    [{ task: 'x', priority: 1.5 }, 'priority'],
+    [{ task: 'x', priority: -40_000 }, 'priority'],
+    [{ task: 'x', priority: 40_000 }, 'priority'],
+    [{ task: 'x', eta: 'tomorrow' }, 'eta'],
+    [{ task: 'x', eta: '0000-01-01T00:00:00Z' }, 'eta'],
+    [{ task: 'x', eta: new Date(Number.NaN) }, 'eta'],
+    [{ task: 'x', uniqueKey: 'a\u0000b' }, 'uniqueKey'],
+    [{ task: 'x', operator: '\ud800' }, 'operator'],
+    [{ task: 'x', maxRetries: -1 }, 'maxRetries'],
+    [{ task: 'x', errorEtaInc: 100, errorEtaMax: 10 }, 'errorEtaMax'],
+    [{ task: 'x', status: 'done' }, '(body)'],
+    [{ task: 'has space' }, 'task'],
+    [{ task: 'x', namespace: '' }, 'namespace'],
+  ])('rejects %j naming %s, and writes nothing', async (input, field) => {
+    const pool = db().pool;
+    const before = await count(pool);
+    const err = await submit(pool, input as never).catch((e) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).issues.map((i) => i.field)).toContain(field);
+    expect(await count(pool)).toBe(before);
+  });
+
+  describe('unique_key', () => {
+    it('merges into the waiting task: same uid, earlier eta, higher priority, new args', async () => {
+      const pool = db().pool;
+      const later = new Date(Date.now() + 3_600_000);
+      const earlier = new Date(Date.now() + 600_000);
+      const first = await submit(pool, { task: 'uk.merge', uniqueKey: 'k1', eta: later, priority: 1, args: ['old'], kwargs: { v: 1 } });
+      const second = await submit(pool, { task: 'uk.merge', uniqueKey: 'k1', eta: earlier, priority: 5, args: ['new'], kwargs: { v: 2 } });
+      expect(first.created).toBe(true);
+      expect(second.created).toBe(false);
+      expect(second.task.uid).toBe(first.task.uid);
+      expect(second.task.eta.getTime()).toBe(earlier.getTime());
+      expect(second.task.priority).toBe(5);
+      expect(second.task.args).toEqual(['new']);
+      expect(second.task.kwargs).toEqual({ v: 2 });
+      // A later eta and lower priority do not win.
+      const third = await submit(pool, { task: 'uk.merge', uniqueKey: 'k1', eta: later, priority: 0 });
+      expect(third.task.eta.getTime()).toBe(earlier.getTime());
+      expect(third.task.priority).toBe(5);
+    });
+
+    it('50 concurrent submits of one key leave exactly one waiting task', async () => {
+      const pool = db().pool;
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => submit(pool, { task: 'uk.race', uniqueKey: 'race', args: [i], priority: i % 7 })),
+      );
+      expect(new Set(results.map((r) => r.task.uid)).size).toBe(1);
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      expect(await count(pool, "unique_key = 'race'")).toBe(1);
+      const t = await getTaskByUniqueKey(pool, 'default', 'race');
+      expect(t?.priority).toBe(6);
+    });
+
+    it('is per namespace, and a processing task does not block a new one', async () => {
+      const pool = db().pool;
+      const a = await submit(pool, { task: 'uk.ns', uniqueKey: 'shared', namespace: 'uk-a' });
+      const b = await submit(pool, { task: 'uk.ns', uniqueKey: 'shared', namespace: 'uk-b' });
+      expect(b.created).toBe(true);
+      expect(b.task.uid).not.toBe(a.task.uid);
+      const [running] = await claim(pool, { workerId: 'w', namespaces: ['uk-a'], tasks: ['uk.ns'], limit: 1, leaseSeconds: 30 });
+      expect(running?.uid).toBe(a.task.uid);
+      const c = await submit(pool, { task: 'uk.ns', uniqueKey: 'shared', namespace: 'uk-a' });
+      expect(c.created).toBe(true);
+      expect(c.task.uid).not.toBe(a.task.uid);
+      // The lookup prefers live tasks, newest first: the new waiting one.
+      expect((await getTaskByUniqueKey(pool, 'uk-a', 'shared'))?.uid).toBe(c.task.uid);
+      expect((await getTask(pool, a.task.uid)).status).toBe('processing');
+    });
+
+    it('merges duplicates inside one batch', async () => {
+      const pool = db().pool;
+      const results = await submitMany(pool, [
+        { task: 'uk.batch', uniqueKey: 'dup', args: [1], priority: 1 },
+        { task: 'uk.batch', uniqueKey: 'dup', args: [2], priority: 3 },
+        { task: 'uk.batch', args: [3] },
+      ]);
+      expect(results[0]?.task.uid).toBe(results[1]?.task.uid);
+      expect(results.map((r) => r.created)).toEqual([true, false, true]);
+      const merged = await getTask(pool, results[0]?.task.uid as string);
+      expect(merged.args).toEqual([2]);
+      expect(merged.priority).toBe(3);
+    });
+  });
+
+  describe('inside the caller’s transaction', () => {
+    it('a pg client transaction rolled back leaves no task', async () => {
+      const client = await db().pool.connect();
+      try {
+        await client.query('begin');
+        const { task } = await submit(client, { task: 'tx.rollback', uniqueKey: 'tx-1' });
+        expect((await getTask(client, task.uid)).status).toBe('scheduled');
+        await client.query('rollback');
+        await expect(getTask(db().pool, task.uid)).rejects.toMatchObject({ code: 'TaskNotFound' });
+      } finally {
+        client.release();
+      }
+    });
+
+    it('a drizzle transaction commits with the caller, or not at all', async () => {
+      const d = drizzle(db().pool);
+      let uid = '';
+      await d
+        .transaction(async (tx) => {
+          uid = (await submit(tx, { task: 'tx.drizzle' })).task.uid;
+          throw new Error('caller aborts');
+        })
+        .catch(() => {});
+      await expect(getTask(db().pool, uid)).rejects.toMatchObject({ code: 'TaskNotFound' });
+
+      await d.transaction(async (tx) => {
+        uid = (await submit(tx, { task: 'tx.drizzle', args: [1] })).task.uid;
+      });
+      expect((await getTask(db().pool, uid)).args).toEqual([1]);
+    });
+  });
+});
