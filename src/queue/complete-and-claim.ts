@@ -1,7 +1,7 @@
 import { type ClaimOptions, claimCtes } from './claim.ts';
 import { type Completion, checkResult, completeCtes } from './complete.ts';
 import { type Executor, run } from './executor.ts';
-import { type ClaimedTask, type TaskRowRaw, toClaimedTask } from './task.ts';
+import { type ClaimedTask, rowFromJson, toClaimedTask } from './task.ts';
 
 /**
  * Complete a batch and claim the next tasks for the slots it frees, in ONE statement. A busy
@@ -14,29 +14,12 @@ import { type ClaimedTask, type TaskRowRaw, toClaimedTask } from './task.ts';
  * The claimed rows travel as row_to_json, because the two halves return different shapes.
  */
 const COMPLETE_AND_CLAIM_SQL = `
-with ${completeCtes({ workerId: '$1', payload: '$2' })},
+with ${completeCtes({ workerId: '$1', payload: '$2', uids: '$7' })},
 ${claimCtes({ namespaces: '$3', tasks: '$4', limit: '$5', workerId: '$1', leaseSeconds: '$6' })}
 select uid, null::json as claimed from deleted
 union all select uid, null::json from updated
 union all select uid, row_to_json(claimed) from claimed
 `;
-
-const TIMESTAMPS = [
-  'eta',
-  'expires_at',
-  'lease_expires_at',
-  'schedule_fire_at',
-  'created_at',
-  'updated_at',
-  'started_at',
-  'finished_at',
-] as const;
-
-/** row_to_json gives timestamps as text; turn them into Dates like a normal row. */
-function fromJson(row: Record<string, unknown>): TaskRowRaw {
-  for (const k of TIMESTAMPS) if (typeof row[k] === 'string') row[k] = new Date(row[k] as string);
-  return row as unknown as TaskRowRaw;
-}
 
 export async function completeAndClaim(
   ex: Executor,
@@ -55,13 +38,14 @@ export async function completeAndClaim(
       [...new Set(next.tasks)],
       Math.max(0, next.limit),
       next.leaseSeconds,
+      items.map((i) => i.uid),
     ],
     'eventix_complete_and_claim',
   );
   const completed = new Set<string>();
   const claimed: ClaimedTask[] = [];
   for (const r of rows) {
-    if (r.claimed) claimed.push(toClaimedTask(fromJson(r.claimed)));
+    if (r.claimed) claimed.push(toClaimedTask(rowFromJson(r.claimed)));
     else completed.add(r.uid);
   }
   claimed.sort((a, b) => b.priority - a.priority || a.eta.getTime() - b.eta.getTime());

@@ -9,14 +9,21 @@ import { explainLoss, type Lease } from './ownership.ts';
  * one pays no added latency. Every row is guarded by status, worker and fencing token in the same
  * statement; a row that no longer matches is simply not returned, and its caller gets LeaseLost.
  * Tasks with store_result off are deleted instead of kept.
+ *
+ * The rows are found through the uid index by `uid = any($uids)`, which repeats the join on
+ * purpose. Without it the planner, sure that `status = 'processing'` is rare, bitmap-scanned
+ * tasks_lease_idx; a bitmap scan never marks dead index entries, and every finished task leaves
+ * one there until vacuum, so each flush read all of them: 18,000 entries per statement after
+ * 18,000 tasks, halving throughput over a 20,000-task backlog.
  */
 /** The completion as CTEs `input`, `deleted` and `updated` over the given placeholders; reused by completeAndClaim. */
-export function completeCtes(p: { workerId: string; payload: string }): string {
+export function completeCtes(p: { workerId: string; payload: string; uids: string }): string {
   return `input as (
   select * from jsonb_to_recordset(${p.payload}::jsonb) as x(uid uuid, token bigint, result jsonb)
 ), deleted as (
   delete from tasks t using input
-  where t.uid = input.uid and t.status = 'processing' and t.worker_id = ${p.workerId} and t.fencing_token = input.token
+  where t.uid = any(${p.uids}::uuid[]) and t.uid = input.uid
+    and t.status = 'processing' and t.worker_id = ${p.workerId} and t.fencing_token = input.token
     and not t.store_result
   returning t.uid, t.namespace
 ), updated as (
@@ -30,14 +37,15 @@ export function completeCtes(p: { workerId: string; payload: string }): string {
     expires_at = case when t.result_expires is null then null else now() + make_interval(secs => t.result_expires) end,
     revision = t.revision + 1
   from input
-  where t.uid = input.uid and t.status = 'processing' and t.worker_id = ${p.workerId} and t.fencing_token = input.token
+  where t.uid = any(${p.uids}::uuid[]) and t.uid = input.uid
+    and t.status = 'processing' and t.worker_id = ${p.workerId} and t.fencing_token = input.token
     and t.store_result
   returning t.uid, t.namespace
 )`;
 }
 
 const COMPLETE_MANY_SQL = `
-with ${completeCtes({ workerId: '$1', payload: '$2' })}
+with ${completeCtes({ workerId: '$1', payload: '$2', uids: '$3' })}
 select uid, namespace from deleted union all select uid, namespace from updated
 `;
 
@@ -63,7 +71,7 @@ export async function completeBatch(
   const rows = await run<{ uid: string; namespace: string }>(
     ex,
     COMPLETE_MANY_SQL,
-    [workerId, JSON.stringify(payload)],
+    [workerId, JSON.stringify(payload), items.map((i) => i.uid)],
     'eventix_complete',
   );
   return new Map(rows.map((r) => [r.uid, r.namespace]));

@@ -11,7 +11,7 @@ update tasks t set
   lease_expires_at = now() + make_interval(secs => $2),
   updated_at = now()
 from unnest($3::uuid[], $4::bigint[]) as h(uid, token)
-where t.uid = h.uid and t.fencing_token = h.token and t.worker_id = $1 and t.status = 'processing'
+where t.uid = any($3::uuid[]) and t.uid = h.uid and t.fencing_token = h.token and t.worker_id = $1 and t.status = 'processing'
 returning t.uid, t.cancel_requested, t.lease_expires_at
 `;
 

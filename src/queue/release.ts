@@ -21,7 +21,7 @@ with released as (
     updated_at = now(),
     revision = t.revision + 1
   from unnest($2::uuid[], $3::bigint[]) as h(uid, token)
-  where t.uid = h.uid and t.fencing_token = h.token and t.worker_id = $1 and t.status = 'processing'
+  where t.uid = any($2::uuid[]) and t.uid = h.uid and t.fencing_token = h.token and t.worker_id = $1 and t.status = 'processing'
   returning t.uid, t.namespace
 ), notified as (
   select pg_notify('${NOTIFY_CHANNEL}', n.namespace) from (select distinct namespace from released) n

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ValidationError } from '../errors.ts';
 import { type Executor, run } from './executor.ts';
-import { type NormalizedSubmit, normalizeSubmit, type SubmitInput } from './input.ts';
-import { type Task, type TaskRowRaw, toTask } from './task.ts';
+import { type NormalizedSubmit, normalizeSubmit, SUBMIT_DEFAULTS, type SubmitInput } from './input.ts';
+import { rowFromJson, type Task, type TaskRowRaw, toTask } from './task.ts';
 
 export const NOTIFY_CHANNEL = 'eventix_tasks';
 
@@ -22,6 +22,11 @@ export interface SubmitResult {
  * one key atomic without locks of our own: the loser of the race updates the winner's row.
  * Tasks that are due now wake sleeping workers through NOTIFY, delivered only if the caller's
  * transaction commits.
+ *
+ * A created row is exactly what we sent plus the column defaults, so only what the server decided
+ * comes back (its eta and creation time); the caller builds the task from its own input. Returning
+ * every column and parsing it again was 40% of a bulk submit. A merged row is another task's
+ * row, changed: that one comes back whole, as row_to_json.
  */
 const SUBMIT_SQL = `
 with input as (
@@ -34,9 +39,11 @@ with input as (
   insert into tasks as t (uid, task, namespace, priority, eta, args, kwargs, unique_key, retry, max_retries,
     error_eta_inc, error_eta_max, timeout_seconds, store_result, result_expires, error_expires, operator,
     schedule_name, schedule_fire_at, event_uid, trigger_name)
-  select uid, task, namespace, priority, coalesce(eta, now()), args, kwargs, unique_key, retry, max_retries,
-    error_eta_inc, error_eta_max, timeout_seconds, store_result, result_expires, error_expires, operator,
-    schedule_name, schedule_fire_at, event_uid, trigger_name
+  select uid, task, coalesce(namespace, $2), coalesce(priority, $3), coalesce(eta, now()),
+    coalesce(args, '[]'::jsonb), coalesce(kwargs, '{}'::jsonb), unique_key, coalesce(retry, $4),
+    nullif(coalesce(max_retries, $5), -1), coalesce(error_eta_inc, $6), coalesce(error_eta_max, $7), timeout_seconds,
+    coalesce(store_result, $8), nullif(coalesce(result_expires, $9), -1), nullif(coalesce(error_expires, $10), -1),
+    operator, schedule_name, schedule_fire_at, event_uid, trigger_name
   from input order by ord
   on conflict (namespace, unique_key) where unique_key is not null and status in ('scheduled', 'retry')
   do update set
@@ -46,12 +53,132 @@ with input as (
     kwargs = excluded.kwargs,
     updated_at = now(),
     revision = t.revision + 1
-  returning t.*, (t.xmax = 0) as created
+  returning t.uid, t.namespace, t.eta,
+    -- xmax is set on the row ON CONFLICT updated, and 0 on one just inserted.
+    case when t.xmax <> 0 then row_to_json(t.*) end as merged
 ), notified as (
   select pg_notify('${NOTIFY_CHANNEL}', n.namespace) from (select distinct namespace from ins where eta <= now()) n
 )
-select ins.* from ins, (select count(*) from notified) as z
+select ins.uid, ins.merged,
+  floor(extract(epoch from ins.eta) * 1000)::int8 as eta_ms, floor(extract(epoch from now()) * 1000)::int8 as now_ms
+from ins, (select count(*) from notified) as z
 `;
+
+/**
+ * What comes back per row. Times travel as epoch milliseconds (truncated, as pg's own Date parsing
+ * does): parsing two timestamp strings per task was a visible share of a bulk submit.
+ */
+interface SubmitRow {
+  uid: string;
+  /** The whole row, only when the submission merged into a waiting task. */
+  merged: Record<string, unknown> | null;
+  eta_ms: number;
+  /** now(): the created_at and updated_at of every row this statement created. */
+  now_ms: number;
+}
+
+/** The new task as the database holds it: what was sent, the column defaults, and the server's times. */
+function createdTask(sent: NormalizedSubmit, r: SubmitRow): Task {
+  const now = new Date(r.now_ms);
+  return {
+    uid: r.uid,
+    task: sent.task,
+    namespace: sent.namespace,
+    status: 'scheduled',
+    priority: sent.priority,
+    eta: r.eta_ms === r.now_ms ? now : new Date(r.eta_ms),
+    args: sent.args,
+    kwargs: sent.kwargs,
+    uniqueKey: sent.unique_key,
+    retry: sent.retry,
+    maxRetries: sent.max_retries,
+    errorEtaInc: sent.error_eta_inc,
+    errorEtaMax: sent.error_eta_max,
+    timeoutSeconds: sent.timeout_seconds,
+    storeResult: sent.store_result,
+    resultExpires: sent.result_expires,
+    errorExpires: sent.error_expires,
+    result: null,
+    error: null,
+    expiresAt: null,
+    attempts: 0,
+    workerId: null,
+    leaseExpiresAt: null,
+    cancelRequested: false,
+    operator: sent.operator,
+    scheduleName: sent.schedule_name,
+    scheduleFireAt: sent.schedule_fire_at === null ? null : new Date(sent.schedule_fire_at),
+    eventUid: sent.event_uid,
+    triggerName: sent.trigger_name,
+    revision: 1,
+    createdAt: now,
+    updatedAt: now,
+    startedAt: null,
+    finishedAt: null,
+  };
+}
+
+/** The defaults payloadOf leaves out, as the statement's parameters $2-$10. */
+const D = SUBMIT_DEFAULTS;
+const DEFAULT_PARAMS = [
+  D.namespace,
+  D.priority,
+  D.retry,
+  D.maxRetries,
+  D.errorEtaInc,
+  D.errorEtaMax,
+  D.storeResult,
+  D.resultExpires,
+  D.errorExpires,
+];
+
+/**
+ * The jsonb parameter, as small as it can be: the server pays for every key it converts, and a
+ * bulk submit of plain tasks sends mostly defaults. So a value equal to its default is left out
+ * (JSON.stringify drops undefined; jsonb_to_recordset reads a missing key as null, and the
+ * statement's coalesce puts the default back), and so is every null. The three columns whose
+ * null is meaningful and whose default is not null (max_retries: unlimited; result_expires and
+ * error_expires: keep forever) send that null as -1, which validation never lets through, and
+ * the statement's nullif turns back. Measured: 18 → 15 ms per 1,000 plain tasks. A literal of
+ * fixed shape, not a loop over keys, because this runs for every task of a bulk submit.
+ */
+function payloadOf(rows: readonly NormalizedSubmit[]): string {
+  return JSON.stringify(
+    rows.map((r, ord) => ({
+      ord,
+      uid: r.uid,
+      task: r.task,
+      namespace: r.namespace === D.namespace ? undefined : r.namespace,
+      priority: r.priority === D.priority ? undefined : r.priority,
+      eta: r.eta ?? undefined,
+      args: r.args.length === 0 ? undefined : r.args,
+      kwargs: isEmpty(r.kwargs) ? undefined : r.kwargs,
+      unique_key: r.unique_key ?? undefined,
+      retry: r.retry === D.retry ? undefined : r.retry,
+      max_retries: nullable(r.max_retries, D.maxRetries),
+      error_eta_inc: r.error_eta_inc === D.errorEtaInc ? undefined : r.error_eta_inc,
+      error_eta_max: r.error_eta_max === D.errorEtaMax ? undefined : r.error_eta_max,
+      timeout_seconds: r.timeout_seconds ?? undefined,
+      store_result: r.store_result === D.storeResult ? undefined : r.store_result,
+      result_expires: nullable(r.result_expires, D.resultExpires),
+      error_expires: nullable(r.error_expires, D.errorExpires),
+      operator: r.operator ?? undefined,
+      schedule_name: r.schedule_name ?? undefined,
+      schedule_fire_at: r.schedule_fire_at ?? undefined,
+      event_uid: r.event_uid ?? undefined,
+      trigger_name: r.trigger_name ?? undefined,
+    })) satisfies Record<keyof NormalizedSubmit | 'ord', unknown>[],
+  );
+}
+
+function nullable(value: number | null, fallback: number): number | undefined {
+  return value === fallback ? undefined : value === null ? -1 : value;
+}
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
+}
 
 /** Submit one task. Pass a transaction-bound executor to make it part of the caller's transaction. */
 export async function submit(ex: Executor, input: SubmitInput): Promise<SubmitResult> {
@@ -83,28 +210,29 @@ export async function submitMany(ex: Executor, inputs: readonly SubmitInput[]): 
   if (issues.length) throw new ValidationError(issues);
 
   const { rows, slotOf } = mergeDuplicateKeys(normalized as NormalizedSubmit[]);
-  const returned = await run<TaskRowRaw & { created: boolean }>(
-    ex,
-    SUBMIT_SQL,
-    [JSON.stringify(rows.map((r, ord) => ({ ...r, ord })))],
-    'eventix_submit',
-  );
+  const returned = await run<SubmitRow>(ex, SUBMIT_SQL, [payloadOf(rows), ...DEFAULT_PARAMS], 'eventix_submit');
 
-  const byUid = new Map<string, TaskRowRaw & { created: boolean }>();
-  const byKey = new Map<string, TaskRowRaw & { created: boolean }>();
+  // A created row carries the uid we sent; a merged one is another task's row, found by its key.
+  const byUid = new Map<string, SubmitRow>();
+  const byKey = new Map<string, TaskRowRaw>();
   for (const r of returned) {
-    byUid.set(r.uid, r);
-    if (r.unique_key !== null) byKey.set(keyOf(r.namespace, r.unique_key), r);
+    if (!r.merged) byUid.set(r.uid, r);
+    else {
+      const raw = rowFromJson(r.merged);
+      byKey.set(keyOf(raw.namespace, raw.unique_key as string), raw);
+    }
   }
   const seen = new Set<string>();
   return inputs.map((_, i) => {
     const sent = rows[slotOf[i] as number] as NormalizedSubmit;
-    const row = byUid.get(sent.uid) ?? (sent.unique_key === null ? undefined : byKey.get(keyOf(sent.namespace, sent.unique_key)));
-    if (!row) throw new Error(`submit returned no row for input ${i}`);
+    const mine = byUid.get(sent.uid);
+    const merged = mine ? undefined : sent.unique_key === null ? undefined : byKey.get(keyOf(sent.namespace, sent.unique_key));
+    if (!mine && !merged) throw new Error(`submit returned no row for input ${i}`);
+    const task = mine ? createdTask(sent, mine) : toTask(merged as TaskRowRaw);
     // The first input of a merged group reports what the database did; later ones were merged into it.
-    const first = !seen.has(row.uid);
-    seen.add(row.uid);
-    return { task: toTask(row), created: first && row.created };
+    const first = !seen.has(task.uid);
+    seen.add(task.uid);
+    return { task, created: first && mine !== undefined };
   });
 }
 

@@ -143,3 +143,20 @@ export function toClaimedTask(r: TaskRowRaw): ClaimedTask {
     leaseExpiresAt: r.lease_expires_at as Date,
   };
 }
+
+const TIMESTAMPS = [
+  'eta',
+  'expires_at',
+  'lease_expires_at',
+  'schedule_fire_at',
+  'created_at',
+  'updated_at',
+  'started_at',
+  'finished_at',
+] as const;
+
+/** A row that travelled as row_to_json: its timestamps are text; make them Dates like a normal row. */
+export function rowFromJson(row: Record<string, unknown>): TaskRowRaw {
+  for (const k of TIMESTAMPS) if (typeof row[k] === 'string') row[k] = new Date(row[k] as string);
+  return row as unknown as TaskRowRaw;
+}

@@ -96,6 +96,12 @@ export class Worker extends SafeEmitter<WorkerEvents> {
   private heartbeating: Promise<void> | undefined;
   /** The last claim found fewer due tasks than it asked for: don't re-claim on every finished task. */
   private drained = false;
+  /**
+   * NOTIFYs received so far. A claim that comes back short marks the queue drained only if none
+   * arrived while it ran: the task announced meanwhile may be invisible to that claim's snapshot,
+   * and marking drained anyway left it waiting for the next poll (measured: 1 s in 300 samples).
+   */
+  private notified = 0;
   /** Claim at once when this many slots are free; fewer wait briefly for company (see loop()). */
   private readonly claimBatchMin: number;
   private readonly claimBatchWaitMs = 10;
@@ -121,12 +127,12 @@ export class Worker extends SafeEmitter<WorkerEvents> {
         const limit = Math.min(this.concurrency, this.concurrency - this.running.size - this.reserved + finishing);
         if (limit <= 0) return undefined;
         this.reserved += limit;
-        return { namespaces: this.namespaces, tasks: this.names, limit, leaseSeconds: this.leaseSeconds };
+        return { namespaces: this.namespaces, tasks: this.names, limit, leaseSeconds: this.leaseSeconds, notified: this.notified };
       },
-      claimed: (tasks, limit) => {
+      claimed: (tasks, { limit, notified }) => {
         this.reserved -= limit;
         // A full answer means more may wait; a short one that the queue is empty for now.
-        this.drained = tasks.length < limit;
+        this.drained = tasks.length < limit && notified === this.notified;
         if (this.state !== 'running') {
           // Stopped during the flush: hand these straight back, untouched.
           void release(this.pool, this.workerId, tasks).catch((err) => this.reportError(err, 'release'));
@@ -142,6 +148,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       this.notifier = new Notifier((this.pool as unknown as { options: pg.ClientConfig }).options, this.logger);
       this.notifier.on('notify', (ns) => {
         if (ns === '*' || this.namespaces.includes(ns)) {
+          this.notified++;
           this.drained = false;
           this.wakeup.wake();
         }
@@ -205,6 +212,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       batchDeadline = 0;
       if (free > 0 && !this.drained) {
         let claimed: ClaimedTask[] = [];
+        const notified = this.notified;
         this.reserved += free;
         try {
           claimed = await claim(this.pool, {
@@ -231,7 +239,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
         }
         for (const task of claimed) this.execute(task);
         if (claimed.length === free) continue;
-        this.drained = true;
+        if (notified === this.notified) this.drained = true;
       }
       await this.wakeup.wait(this.pollIntervalMs);
       // A poll tick (no wake) means: look again even if the last claim came back short.

@@ -52,6 +52,47 @@ describe('submit', () => {
     expect(await count(pool, "namespace = 'bulk'")).toBe(10_000);
   });
 
+  it('returns each task exactly as the database holds it: defaults, every field set, merges', async () => {
+    const pool = db().pool;
+    const eta = new Date(Date.now() + 3_600_000);
+    const fire = new Date(Date.now() - 60_000);
+    await submit(pool, { task: 'echo.merge', namespace: 'echo', uniqueKey: 'existing', retry: false, args: ['old'] });
+    const results = await submitMany(pool, [
+      { task: 'echo.defaults' },
+      {
+        task: 'echo.full',
+        namespace: 'echo',
+        args: [1, 'two', { three: [3] }, null],
+        kwargs: { zeta: null, alpha: { nested: true }, n: 1.5 },
+        priority: -7,
+        eta,
+        uniqueKey: 'fresh',
+        retry: false,
+        maxRetries: 0,
+        errorEtaInc: 2,
+        errorEtaMax: 9,
+        timeoutSeconds: 30,
+        storeResult: false,
+        resultExpires: null,
+        errorExpires: 60,
+        operator: 'alice',
+        scheduleName: 'nightly',
+        scheduleFireAt: fire,
+        eventUid: '0b5e6f2a-54c1-4d7e-9a43-5f1d2c3b4a59',
+        triggerName: 'on-push',
+      },
+      { task: 'echo.merge', namespace: 'echo', uniqueKey: 'existing', args: ['new'], priority: 4 },
+      { task: 'echo.batch', uniqueKey: 'twice', args: [1] },
+      { task: 'echo.batch', uniqueKey: 'twice', args: [2] },
+      // Nulls that mean something (unlimited retries, keep forever) and defaults given explicitly.
+      { task: 'echo.nulls', namespace: 'default', priority: 0, maxRetries: null, errorExpires: null, errorEtaMax: 300, kwargs: {} },
+    ]);
+    expect(results.map((r) => r.created)).toEqual([true, true, false, true, false, true]);
+    expect(results[5]?.task).toMatchObject({ maxRetries: null, errorExpires: null, resultExpires: 604800 });
+    for (const r of results) expect(r.task).toEqual(await getTask(pool, r.task.uid));
+    expect(results[2]?.task).toMatchObject({ retry: false, args: ['new'], priority: 4, revision: 2 });
+  });
+
   it('rejects a whole batch when one item is bad, writing nothing', async () => {
     const pool = db().pool;
     const before = await count(pool);

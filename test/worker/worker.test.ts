@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NonRetryableError } from '../../src/errors.ts';
 import { cancel, getTask, submit, submitMany } from '../../src/queue/index.ts';
@@ -50,6 +51,39 @@ describe('Worker', () => {
     const done = nextEvent(w, 'task:completed', 10_000);
     await submit(db().pool, { task: 'w.notify', namespace: 'w-notify' });
     await done;
+  });
+
+  it('a NOTIFY that arrives while a completion claims successors is not lost when that claim finds none', async () => {
+    const def = defineTask('w.notify-race', () => 'ok');
+    const pool = db().pool;
+    const w = await startWorker([def], { namespaces: ['w-race'], pollIntervalMs: 600_000 });
+    const notifier = (w as unknown as { notifier: EventEmitter }).notifier;
+    const original = pool.query;
+    let raced = false;
+    // The first task's completion also claims successors and finds none. Before that answer
+    // reaches the worker, a second task is submitted and the worker hears its NOTIFY: a task the
+    // claim's snapshot could not see. Only that NOTIFY can start it before the 10-minute poll.
+    pool.query = async function (this: unknown, ...args: unknown[]) {
+      const r = await (original as (...a: unknown[]) => Promise<{ rows: { claimed?: unknown }[] }>).apply(pool, args);
+      const name = (args[0] as { name?: string } | undefined)?.name ?? '';
+      if (!raced && name.startsWith('eventix_complete_and_claim') && r.rows.every((row) => !row.claimed)) {
+        raced = true;
+        const heard = nextEvent(notifier, 'notify');
+        await submit(pool, { task: 'w.notify-race', namespace: 'w-race', args: ['second'] });
+        await heard;
+      }
+      return r;
+    } as typeof pool.query;
+    try {
+      const second = new Promise<void>((resolve) =>
+        w.on('task:completed', ({ task }: { task: { args: unknown[] } }) => task.args[0] === 'second' && resolve()),
+      );
+      await submit(pool, { task: 'w.notify-race', namespace: 'w-race', args: ['first'] });
+      await waitFor(() => raced, { timeoutMs: 10_000 });
+      await Promise.race([second, new Promise((_, reject) => setTimeout(() => reject(new Error('second task not started: its NOTIFY was lost')), 10_000))]);
+    } finally {
+      pool.query = original;
+    }
   });
 
   it('polls when LISTEN is off (PgBouncer transaction mode)', async () => {
