@@ -80,7 +80,10 @@ describe('Worker', () => {
       );
       await submit(pool, { task: 'w.notify-race', namespace: 'w-race', args: ['first'] });
       await waitFor(() => raced, { timeoutMs: 10_000 });
-      await Promise.race([second, new Promise((_, reject) => setTimeout(() => reject(new Error('second task not started: its NOTIFY was lost')), 10_000))]);
+      await Promise.race([
+        second,
+        new Promise((_, reject) => setTimeout(() => reject(new Error('second task not started: its NOTIFY was lost')), 10_000)),
+      ]);
     } finally {
       pool.query = original;
     }
