@@ -4,9 +4,13 @@
  * For each system, one after another, in its own fresh database:
  *   1. warm-up: a small bulk batch and a few single submissions, processed and discarded;
  *   2. throughput: bulk-enqueue N no-op jobs (timed → enqueue/s), then start one in-process worker
- *      with concurrency C and time until every job has run and is recorded finished (→ processed/s);
- *   3. latency: L single submissions to an idle worker, one at a time, each waiting for its handler
- *      to start (→ submit-to-start p50/p95/p99), with a random pause between them.
+ *      with concurrency C and time until every job has run and is recorded finished (→ processed/s).
+ * Then, for all systems at once:
+ *   3. latency: every system's worker idles side by side, and L rounds of single submissions go to
+ *      each system in a random order, one at a time, each waiting for its handler to start
+ *      (→ submit-to-start p50/p95/p99), with a random pause after each. Interleaving makes drift in
+ *      the machine (fsync times, CPU frequency, autovacuum) fall on every system alike; measured
+ *      one system after another, the same code's p50 moved by 25% between runs.
  * Every handler reports its benchmark job id; each id must be seen exactly once.
  *
  * Output: a table on stdout, JSON in bench/results/latest.json, progress on stderr.
@@ -47,7 +51,7 @@ const HELP = `Usage: npm run bench -- [options]      (or: npx tsx bench/run.ts [
   --n <count>            jobs in the throughput test (default 20000, or BENCH_N)
   --concurrency <c>      handlers at once in the single worker of each system (default 16)
   --batch <size>         jobs per bulk-enqueue call (default 1000)
-  --latency <count>      single submissions timed for latency (default 200)
+  --latency <count>      latency rounds: one timed single submission per system each, systems interleaved (default 200)
   --gap-ms <ms>          max random pause between latency submissions; uniform in [0, gap) (default 500)
   --warmup <count>       warm-up jobs per system, discarded (default 500)
   --systems <list>       comma-separated, in order (default ${DEFAULT_SYSTEMS.join(',')})
@@ -483,47 +487,55 @@ async function processPhase(driver: QueueDriver, tracker: Tracker, ids: number[]
   }
 }
 
-async function latencyPhase(driver: QueueDriver, tracker: Tracker, count: number, gapMs: number, opts: Options, label: string | undefined) {
+/** One single submission, timed from the submit call to its handler's start. */
+async function oneSubmission(driver: QueueDriver, tracker: Tracker, stallMs: number): Promise<number> {
+  const [id] = tracker.issue(1) as [number];
+  const started = tracker.waitStart(id);
+  const t0 = performance.now();
+  await driver.enqueueOne(id);
+  try {
+    return (await withTimeout(started, stallMs, `job ${id} (single submission) to start`)) - t0;
+  } catch (err) {
+    tracker.forgetStart(id);
+    throw new StallError((err as Error).message);
+  }
+}
+
+/** Single submissions to one idle worker (the warm-up's). */
+async function latencyPhase(driver: QueueDriver, tracker: Tracker, count: number, gapMs: number, opts: Options) {
   const stop = await startWorker(driver, opts.concurrency, tracker);
-  const samples: number[] = [];
   try {
     // Let the worker settle into idle (LISTEN connected, first empty poll done).
     await sleep(1000);
-    let lastReport = performance.now();
     for (let i = 0; i < count; i++) {
-      const [id] = tracker.issue(1) as [number];
-      const started = tracker.waitStart(id);
-      const t0 = performance.now();
-      await driver.enqueueOne(id);
-      let tStart: number;
-      try {
-        tStart = await withTimeout(started, opts.stallMs, `job ${id} (single submission) to start`);
-      } catch (err) {
-        tracker.forgetStart(id);
-        throw new StallError((err as Error).message);
-      }
-      samples.push(tStart - t0);
-      if (label && performance.now() - lastReport > 2000) {
-        lastReport = performance.now();
-        progress(`${label}: latency ${samples.length}/${count}`);
-      }
+      await oneSubmission(driver, tracker, opts.stallMs);
       // A random pause, so submissions do not fall at a fixed phase of a polling cycle.
       if (gapMs > 0) await sleep(Math.random() * gapMs);
     }
     await waitRemainingZero(driver, opts.stallMs);
-    if (label) progress(`${label}: latency ${samples.length}/${count}`);
   } finally {
     await stop();
   }
-  return samples;
 }
 
-async function benchSystem(key: string, serverUrl: string, admin: pg.Client, opts: Options): Promise<SystemResult> {
+/** A system between its throughput phase and its teardown: still set up, its database still there. */
+interface Run {
+  key: string;
+  label: string;
+  driver: QueueDriver;
+  tracker: Tracker;
+  dbName: string;
+  result: SystemResult;
+}
+
+/** Fresh database, warm-up and throughput. The system stays set up for the latency phase. */
+async function throughputOf(key: string, serverUrl: string, admin: pg.Client, opts: Options): Promise<Run> {
   const driver = (SYSTEMS[key] as () => QueueDriver)();
   const label = driver.name;
   const tracker = new Tracker(label);
   const dbName = `bench_${key.replaceAll('-', '_')}`;
   const result: SystemResult = { key, name: driver.name, ok: false, notes: driver.notes, config: driver.config };
+  const run: Run = { key, label, driver, tracker, dbName, result };
   live.drivers.add(driver);
   try {
     progress(`\n== ${label}: fresh database ${dbName}`);
@@ -537,7 +549,7 @@ async function benchSystem(key: string, serverUrl: string, admin: pg.Client, opt
       const warm = tracker.issue(opts.warmup);
       await enqueuePhase(driver, warm, opts.batch, undefined);
       await processPhase(driver, tracker, warm, opts, undefined);
-      await latencyPhase(driver, tracker, 10, Math.min(opts.gapMs, 50), opts, undefined);
+      await latencyPhase(driver, tracker, 10, Math.min(opts.gapMs, 50), opts);
     }
 
     const ids = tracker.issue(opts.n);
@@ -548,26 +560,72 @@ async function benchSystem(key: string, serverUrl: string, admin: pg.Client, opt
     const proc = await processPhase(driver, tracker, ids, opts, label);
     result.process = { jobs: opts.n, ...proc, perSecond: opts.n / proc.seconds };
     progress(`${label}: processed ${Math.round(result.process.perSecond)}/s`);
-
-    const samples = await latencyPhase(driver, tracker, opts.latency, opts.gapMs, opts, label);
-    result.latency = { ...summarize(samples), unit: 'ms', gapMs: opts.gapMs };
-    progress(
-      `${label}: latency p50 ${result.latency.p50.toFixed(1)} ms, p95 ${result.latency.p95.toFixed(1)} ms, p99 ${result.latency.p99.toFixed(1)} ms`,
-    );
     result.ok = true;
   } catch (err) {
     if (live.interrupted) throw err;
     result.error = err instanceof Error ? err.message : String(err);
     progress(`${label}: FAILED: ${result.error}`);
-  } finally {
-    result.config = driver.config;
-    await Promise.allSettled([...live.stops].map((s) => s()));
-    await driver.teardown().catch((err) => progress(`${label}: teardown: ${(err as Error).message}`));
-    live.drivers.delete(driver);
-    if (!live.interrupted && (!opts.keepDbs || live.server)) {
-      await dropDatabase(admin, dbName).catch((err) => progress(`${label}: drop ${dbName}: ${(err as Error).message}`));
-      live.databases.delete(dbName);
+  }
+  return run;
+}
+
+/**
+ * Submit-to-start latency of every system at once: all workers idle side by side, and each round
+ * sends one single submission to each system, in a random order. A system that stalls is marked
+ * failed and leaves the rotation; the others go on.
+ */
+async function interleavedLatency(runs: Run[], opts: Options): Promise<void> {
+  const active = runs.filter((r) => r.result.ok);
+  if (active.length === 0 || opts.latency === 0) return;
+  progress(`\n== latency: ${opts.latency} rounds over ${active.map((r) => r.label).join(', ')}, in a random order each round`);
+  const stops = new Map<Run, StopWorker>();
+  const samples = new Map<Run, number[]>(active.map((r) => [r, []]));
+  try {
+    for (const r of active) stops.set(r, await startWorker(r.driver, opts.concurrency, r.tracker));
+    // Let the workers settle into idle (LISTEN connected, first empty poll done).
+    await sleep(1000);
+    let lastReport = performance.now();
+    for (let round = 0; round < opts.latency; round++) {
+      const order = active.filter((r) => r.result.ok).sort(() => Math.random() - 0.5);
+      if (order.length === 0) break;
+      for (const r of order) {
+        try {
+          (samples.get(r) as number[]).push(await oneSubmission(r.driver, r.tracker, opts.stallMs));
+        } catch (err) {
+          if (live.interrupted) throw err;
+          r.result.ok = false;
+          r.result.error = `latency: ${err instanceof Error ? err.message : String(err)}`;
+          progress(`${r.label}: FAILED: ${r.result.error}`);
+        }
+        // A random pause, so submissions do not fall at a fixed phase of any system's polling cycle.
+        if (opts.gapMs > 0) await sleep(Math.random() * opts.gapMs);
+      }
+      if (performance.now() - lastReport > 2000) {
+        lastReport = performance.now();
+        progress(`latency: round ${round + 1}/${opts.latency}`);
+      }
     }
+    for (const r of active) {
+      if (!r.result.ok) continue;
+      await waitRemainingZero(r.driver, opts.stallMs);
+      r.result.latency = { ...summarize(samples.get(r) as number[]), unit: 'ms', gapMs: opts.gapMs };
+      const l = r.result.latency;
+      progress(`${r.label}: latency p50 ${l.p50.toFixed(1)} ms, p95 ${l.p95.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms`);
+    }
+  } finally {
+    await Promise.allSettled([...stops.values()].map((stop) => stop()));
+  }
+}
+
+/** Stop, drop the database and check that every job ran exactly once. */
+async function finish(run: Run, admin: pg.Client, opts: Options): Promise<SystemResult> {
+  const { driver, label, dbName, tracker, result } = run;
+  result.config = driver.config;
+  await driver.teardown().catch((err) => progress(`${label}: teardown: ${(err as Error).message}`));
+  live.drivers.delete(driver);
+  if (!live.interrupted && (!opts.keepDbs || live.server)) {
+    await dropDatabase(admin, dbName).catch((err) => progress(`${label}: drop ${dbName}: ${(err as Error).message}`));
+    live.databases.delete(dbName);
   }
 
   // Give a straggler (a duplicate delivery after stop, say) no chance to go unseen: verify last.
@@ -676,8 +734,16 @@ async function main(): Promise<number> {
   progress(`PostgreSQL ${server.server_version} (${database}); fsync=${server.fsync}, synchronous_commit=${server.synchronous_commit}`);
   progress(`plan — ${plan}`);
 
+  const runs: Run[] = [];
+  for (const key of opts.systems) {
+    const run = await throughputOf(key, serverUrl, admin, opts);
+    runs.push(run);
+    // Each throughput phase has the machine to itself: no other system's worker is running.
+    await Promise.allSettled([...live.stops].map((s) => s()));
+  }
+  await interleavedLatency(runs, opts);
   const results: SystemResult[] = [];
-  for (const key of opts.systems) results.push(await benchSystem(key, serverUrl, admin, opts));
+  for (const run of runs) results.push(await finish(run, admin, opts));
 
   let http: HttpResult | undefined;
   if (opts.httpSeconds > 0) {
@@ -706,7 +772,7 @@ async function main(): Promise<number> {
   );
   console.log(
     `N=${opts.n} no-op jobs, bulk-enqueued ${opts.batch} per call; one in-process worker per system, concurrency ${opts.concurrency}; ` +
-      `latency: ${opts.latency} single submissions to an idle worker, submit call → handler start, random 0–${opts.gapMs} ms pause between\n`,
+      `latency: ${opts.latency} single submissions per system to idle workers, all systems' workers idling side by side and the submissions interleaved in a random order each round, submit call → handler start, random 0–${opts.gapMs} ms pause between\n`,
   );
   console.log(table(['system', 'enqueue/s', 'processed/s', 'p50 ms', 'p95 ms', 'p99 ms', 'exactly-once', 'status'], rows));
 
@@ -779,7 +845,7 @@ async function main(): Promise<number> {
       throughput:
         'bulk-enqueue N no-op jobs (timed), then start one in-process worker per system with the given concurrency; processed/s = N / (worker start → all N handlers ran and the database shows none unfinished)',
       latency:
-        'one job at a time to an idle worker: time from the submit call to the handler starting (same process, monotonic clock); a uniform random pause of [0, gapMs) between submissions',
+        'one job at a time to an idle worker: time from the submit call to the handler starting (same process, monotonic clock); all systems idle side by side and take turns in a random order each round; a uniform random pause of [0, gapMs) after each submission',
       exactlyOnce: 'every job carries a benchmark id; the handler records it; each issued id (warm-up included) must start exactly once',
       ratioConvention: CONVENTION,
     },

@@ -100,8 +100,7 @@ export interface EventListFilter {
 }
 
 /**
- * Newest first by (created_at, id), with the same keyset cursor as the task list: created_at
- * travels as PostgreSQL text so no microsecond is lost between pages. With a name, the walk
+ * Newest first by (created_at, id): created_at travels in the cursor as PostgreSQL text so no microsecond is lost between pages. With a name, the walk
  * follows events_name_created_idx.
  */
 const LIST_SQL = `

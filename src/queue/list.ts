@@ -17,13 +17,15 @@ export interface ListFilter {
 }
 
 /**
- * Newest first, by (created_at, id): a stable total order, so keyset pagination never skips or
- * repeats a row while tasks are added. The cursor carries created_at as PostgreSQL text, because
- * a JS Date would drop the microseconds and make the comparison skip rows.
- * Every filter is a bound parameter; an absent one is NULL and drops out of the WHERE.
+ * Newest first, by id: the order tasks were submitted in, a stable total order, so keyset
+ * pagination never skips or repeats a row while tasks are added, and the primary key serves it
+ * without an index of its own (see the tasks schema). The cursor is the last id of a page.
+ * Every filter is a bound parameter; an absent one is NULL and drops out of the WHERE. The
+ * statement is planned with its values each time (never prepared), so that NULL folds away and
+ * a status filter can use the partial indexes.
  */
 const LIST_SQL = `
-select *, created_at::text as created_at_text from tasks
+select * from tasks
 where ($1::text is null or namespace = $1)
   and ($2::text[] is null or status = any($2::text[]))
   and ($3::text is null or task = $3)
@@ -32,9 +34,9 @@ where ($1::text is null or namespace = $1)
   and ($6::timestamptz is null or created_at < $6)
   and ($7::timestamptz is null or updated_at > $7)
   and ($8::timestamptz is null or updated_at < $8)
-  and ($9::timestamptz is null or (created_at, id) < ($9::timestamptz, $10::bigint))
-order by created_at desc, id desc
-limit $11
+  and ($9::bigint is null or id < $9)
+order by id desc
+limit $10
 `;
 
 export interface Cursor {
@@ -60,10 +62,33 @@ function invalidCursor(): ValidationError {
   return new ValidationError([{ field: 'cursor', message: 'is not a cursor this API issued' }]);
 }
 
+/** A task list's cursor: the id of the last task on the page. */
+function encodeTaskCursor(id: number): string {
+  return Buffer.from(JSON.stringify({ i: id })).toString('base64url');
+}
+
+function decodeTaskCursor(cursor: string): number {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { i?: unknown };
+    if (
+      parsed &&
+      typeof parsed === 'object' &&
+      Object.keys(parsed).length === 1 &&
+      Number.isSafeInteger(parsed.i) &&
+      (parsed.i as number) > 0
+    ) {
+      return parsed.i as number;
+    }
+  } catch {
+    // Not base64url JSON: the same answer as any other cursor we did not issue.
+  }
+  throw invalidCursor();
+}
+
 export async function listTasks(ex: Executor, f: ListFilter): Promise<{ tasks: Task[]; nextCursor: string | null }> {
   const limit = f.limit ?? 50;
-  const cursor = f.cursor ? decodeCursor(f.cursor) : undefined;
-  const rows = await run<TaskRowRaw & { id: number; created_at_text: string }>(ex, LIST_SQL, [
+  const after = f.cursor ? decodeTaskCursor(f.cursor) : null;
+  const rows = await run<TaskRowRaw & { id: number }>(ex, LIST_SQL, [
     f.namespace ?? null,
     f.statuses?.length ? f.statuses : null,
     f.task ?? null,
@@ -72,20 +97,13 @@ export async function listTasks(ex: Executor, f: ListFilter): Promise<{ tasks: T
     f.createdBefore ?? null,
     f.updatedAfter ?? null,
     f.updatedBefore ?? null,
-    cursor?.c ?? null,
-    cursor?.i ?? null,
+    after,
     limit + 1,
-  ]).catch((err: unknown) => {
-    // JavaScript parses dates PostgreSQL does not ('1', '2024-02-30 …'): a forged cursor then fails
-    // the cast with a data exception (SQLSTATE class 22), the caller's mistake rather than ours.
-    const e = err as { code?: unknown; cause?: { code?: unknown } };
-    if (cursor && String(e.code ?? e.cause?.code ?? '').startsWith('22')) throw invalidCursor();
-    throw err;
-  });
+  ]);
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return {
     tasks: page.map(toTask),
-    nextCursor: rows.length > limit && last ? encodeCursor(last.created_at_text, last.id) : null,
+    nextCursor: rows.length > limit && last ? encodeTaskCursor(last.id) : null,
   };
 }

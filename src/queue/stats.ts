@@ -19,9 +19,9 @@ export interface NamespaceCounts {
 }
 
 /**
- * Every namespace that has any task, with its tasks counted by status. The GROUP BY matches the
- * leading columns of `tasks_list_idx` (namespace, status, …), so the count can be an index-only
- * scan; it still visits every row, finished ones included.
+ * Every namespace that has any task, with its tasks counted by status. It visits every row,
+ * finished ones included (no index covers all rows by status: see the tasks schema), so it is for
+ * dashboards and operators, not for a hot path.
  */
 const NAMESPACE_COUNTS_SQL = `
 select namespace, status, count(*) as n

@@ -40,7 +40,7 @@ export function isKnownTimeZone(timezone: string): boolean {
   if (!timezone || timezone.length > 100) return false;
   // IANA names only. Node 22's ICU also accepts offsets such as "+05:30", which Node 20 refuses and
   // which have no DST rules; refusing them keeps the same schedule valid on every runtime.
-  if (!/^[A-Za-z][A-Za-z0-9_+\-]*(\/[A-Za-z0-9_+\-]+)*$/.test(timezone)) return false;
+  if (!/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+)*$/.test(timezone)) return false;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: timezone });
     return true;

@@ -20,14 +20,14 @@ export interface SweepStatus {
 }
 
 /**
- * The newest task of a kind for a sweep. Tasks carry the sweep's name in kwargs, not in a column,
- * so this reads the (namespace, status, created_at) list index and filters; sweeps' namespaces are
- * dedicated to them, and finished tasks are pruned after a week, so the scan stays short.
+ * The newest tasks of a kind for a sweep, newest submission first. Tasks carry the sweep's name in
+ * kwargs, not in a column, so this walks the primary key backwards and filters; sweeps' namespaces
+ * are dedicated to them, and finished tasks are pruned after a week, so the walk stays short.
  */
 const TASKS_SQL = `
 select * from tasks
 where namespace = $1 and task = $2 and kwargs ->> 'sweep' = $3
-order by created_at desc, id desc
+order by id desc
 limit $4
 `;
 

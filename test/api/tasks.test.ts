@@ -488,9 +488,9 @@ describe('tasks API', () => {
       }
     });
 
-    it('namespace alone lists all six, newest first', async () => {
+    it('namespace alone lists all six, newest submission first (by id, whatever created_at says)', async () => {
       const page = await list('');
-      expect(page.tasks.map((t: Json) => t.uid)).toEqual(['t6', 't5', 't4', 't3', 't2', 't1'].map((n) => uids[n]));
+      expect(page.tasks.map((t: Json) => t.uid)).toEqual(['t6', 't2', 't1', 't5', 't4', 't3'].map((n) => uids[n]));
       expect(page.next_cursor).toBeNull();
       for (const t of page.tasks) expect(() => taskOut.parse(t)).not.toThrow();
     });
@@ -562,9 +562,7 @@ describe('tasks API', () => {
 
   describe('GET /tasks (keyset pagination)', () => {
     async function expectedOrder(namespace: string): Promise<string[]> {
-      const { rows } = await pool().query<{ uid: string }>('select uid from tasks where namespace = $1 order by created_at desc, id desc', [
-        namespace,
-      ]);
+      const { rows } = await pool().query<{ uid: string }>('select uid from tasks where namespace = $1 order by id desc', [namespace]);
       return rows.map((r) => r.uid);
     }
 
@@ -617,7 +615,7 @@ describe('tasks API', () => {
       for (let i = 1; i < all.length; i++) expect(all[i].created_at <= all[i - 1].created_at).toBe(true);
     });
 
-    it('ties on created_at and microsecond differences neither skip nor repeat rows', async () => {
+    it('pages by id: ties and microsecond differences in created_at neither skip nor repeat rows', async () => {
       const namespace = freshNs('micro');
       const { results } = expectJson(
         await post(app, '/tasks/batch', { tasks: Array.from({ length: 24 }, (_, i) => ({ task: 'm', namespace, args: [i] })) }),

@@ -109,6 +109,14 @@ describe('submit', () => {
     [{ task: 'x', args: [() => 1] }, 'args.0'],
     [{ task: 'x', kwargs: { a: undefined } }, 'kwargs.a'],
     [{ task: 'x', args: ['nul\u0000byte'] }, 'args.0'],
+    [{ task: 'x', args: [1, { deep: [true, Number.POSITIVE_INFINITY] }] }, 'args.1.deep.1'],
+    [{ task: 'x', args: [new Date()] }, 'args.0'],
+    [{ task: 'x', args: [new Map()] }, 'args.0'],
+    [{ task: 'x', args: [undefined] }, 'args.0'],
+    [{ task: 'x', kwargs: new Date() }, 'kwargs'],
+    [{ task: 'x', kwargs: { k: { 'a\u0000': 1 } } }, 'kwargs.k.a\u0000'],
+    [{ task: 'x', kwargs: { '\udc00': 1 } }, 'kwargs.\udc00'],
+    [{ task: 'x', kwargs: { k: 'x\ud800' } }, 'kwargs.k'],
     [{ task: 'x', priority: 1.5 }, 'priority'],
     [{ task: 'x', priority: -40_000 }, 'priority'],
     [{ task: 'x', priority: 40_000 }, 'priority'],
@@ -129,6 +137,18 @@ describe('submit', () => {
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ValidationError).issues.map((i) => i.field)).toContain(field);
     expect(await count(pool)).toBe(before);
+  });
+
+  it('rejects a bigint in args (JSON has none) naming args.0', async () => {
+    const err = await submit(db().pool, { task: 'x', args: [1n] } as never).catch((e) => e);
+    expect((err as ValidationError).issues.map((i) => i.field)).toEqual(['args.0']);
+  });
+
+  it('accepts any JSON a jsonb column stores, null-prototype objects included, as it stores it', async () => {
+    const kwargs = Object.assign(Object.create(null), { a: [null, false, -0.5, 'é😀'], b: { c: {} } });
+    const { task } = await submit(db().pool, { task: 'json.ok', args: [[], {}, 0, '', null], kwargs });
+    expect((await getTask(db().pool, task.uid)).kwargs).toEqual({ a: [null, false, -0.5, 'é😀'], b: { c: {} } });
+    expect(task.args).toEqual([[], {}, 0, '', null]);
   });
 
   describe('unique_key', () => {
