@@ -57,7 +57,7 @@ with input as (
     -- xmax is set on the row ON CONFLICT updated, and 0 on one just inserted.
     case when t.xmax <> 0 then row_to_json(t.*) end as merged
 ), notified as (
-  select pg_notify('${NOTIFY_CHANNEL}', n.namespace) from (select distinct namespace from ins where eta <= now()) n
+  select pg_notify('${NOTIFY_CHANNEL}', n) from unnest($11::text[]) as n
 )
 select ins.uid, ins.merged,
   floor(extract(epoch from ins.eta) * 1000)::int8 as eta_ms, floor(extract(epoch from now()) * 1000)::int8 as now_ms
@@ -171,6 +171,18 @@ function payloadOf(rows: readonly NormalizedSubmit[]): string {
   );
 }
 
+/**
+ * The namespaces to wake workers in: those with a task due now. Decided here rather than over the
+ * inserted rows (a pass and an aggregate per statement); a NOTIFY is only a hint, so a clock that
+ * differs from the server's by a moment costs at most one poll interval, never a task.
+ */
+function dueNamespaces(rows: readonly NormalizedSubmit[]): string[] {
+  const now = Date.now();
+  const due = new Set<string>();
+  for (const r of rows) if (r.eta === null || Date.parse(r.eta) <= now) due.add(r.namespace);
+  return [...due];
+}
+
 function nullable(value: number | null, fallback: number): number | undefined {
   return value === fallback ? undefined : value === null ? -1 : value;
 }
@@ -210,7 +222,7 @@ export async function submitMany(ex: Executor, inputs: readonly SubmitInput[]): 
   if (issues.length) throw new ValidationError(issues);
 
   const { rows, slotOf } = mergeDuplicateKeys(normalized as NormalizedSubmit[]);
-  const returned = await run<SubmitRow>(ex, SUBMIT_SQL, [payloadOf(rows), ...DEFAULT_PARAMS], 'eventix_submit');
+  const returned = await run<SubmitRow>(ex, SUBMIT_SQL, [payloadOf(rows), ...DEFAULT_PARAMS, dueNamespaces(rows)], 'eventix_submit');
 
   // A created row carries the uid we sent; a merged one is another task's row, found by its key.
   const byUid = new Map<string, SubmitRow>();
