@@ -135,40 +135,45 @@ const DEFAULT_PARAMS = [
 /**
  * The jsonb parameter, as small as it can be: the server pays for every key it converts, and a
  * bulk submit of plain tasks sends mostly defaults. So a value equal to its default is left out
- * (JSON.stringify drops undefined; jsonb_to_recordset reads a missing key as null, and the
+ * (jsonb_to_recordset reads a missing key as null, and the
  * statement's coalesce puts the default back), and so is every null. The three columns whose
  * null is meaningful and whose default is not null (max_retries: unlimited; result_expires and
  * error_expires: keep forever) send that null as -1, which validation never lets through, and
- * the statement's nullif turns back. Measured: 18 → 15 ms per 1,000 plain tasks. A literal of
- * fixed shape, not a loop over keys, because this runs for every task of a bulk submit.
+ * the statement's nullif turns back. Measured: 18 → 15 ms per 1,000 plain tasks. Explicit
+ * assignments, not a loop over keys, because this runs for every task of a bulk submit.
  */
 function payloadOf(rows: readonly NormalizedSubmit[]): string {
-  return JSON.stringify(
-    rows.map((r, ord) => ({
-      ord,
-      uid: r.uid,
-      task: r.task,
-      namespace: r.namespace === D.namespace ? undefined : r.namespace,
-      priority: r.priority === D.priority ? undefined : r.priority,
-      eta: r.eta ?? undefined,
-      args: r.args.length === 0 ? undefined : r.args,
-      kwargs: isEmpty(r.kwargs) ? undefined : r.kwargs,
-      unique_key: r.unique_key ?? undefined,
-      retry: r.retry === D.retry ? undefined : r.retry,
-      max_retries: nullable(r.max_retries, D.maxRetries),
-      error_eta_inc: r.error_eta_inc === D.errorEtaInc ? undefined : r.error_eta_inc,
-      error_eta_max: r.error_eta_max === D.errorEtaMax ? undefined : r.error_eta_max,
-      timeout_seconds: r.timeout_seconds ?? undefined,
-      store_result: r.store_result === D.storeResult ? undefined : r.store_result,
-      result_expires: nullable(r.result_expires, D.resultExpires),
-      error_expires: nullable(r.error_expires, D.errorExpires),
-      operator: r.operator ?? undefined,
-      schedule_name: r.schedule_name ?? undefined,
-      schedule_fire_at: r.schedule_fire_at ?? undefined,
-      event_uid: r.event_uid ?? undefined,
-      trigger_name: r.trigger_name ?? undefined,
-    })) satisfies Record<keyof NormalizedSubmit | 'ord', unknown>[],
-  );
+  return JSON.stringify(rows.map(payloadRow));
+}
+
+/**
+ * Only the keys that carry something are set: JSON.stringify skips undefined values, but a
+ * literal full of them took twice as long to serialize (0.47 against 0.23 ms per 1,000 rows).
+ * Every field of NormalizedSubmit must appear here; the submit test that compares every field
+ * with the stored row fails if one is left out.
+ */
+function payloadRow(r: NormalizedSubmit, ord: number): Record<string, unknown> {
+  const o: Record<string, unknown> = { ord, uid: r.uid, task: r.task };
+  if (r.namespace !== D.namespace) o.namespace = r.namespace;
+  if (r.priority !== D.priority) o.priority = r.priority;
+  if (r.eta !== null) o.eta = r.eta;
+  if (r.args.length > 0) o.args = r.args;
+  if (!isEmpty(r.kwargs)) o.kwargs = r.kwargs;
+  if (r.unique_key !== null) o.unique_key = r.unique_key;
+  if (r.retry !== D.retry) o.retry = r.retry;
+  if (r.max_retries !== D.maxRetries) o.max_retries = r.max_retries ?? -1;
+  if (r.error_eta_inc !== D.errorEtaInc) o.error_eta_inc = r.error_eta_inc;
+  if (r.error_eta_max !== D.errorEtaMax) o.error_eta_max = r.error_eta_max;
+  if (r.timeout_seconds !== null) o.timeout_seconds = r.timeout_seconds;
+  if (r.store_result !== D.storeResult) o.store_result = r.store_result;
+  if (r.result_expires !== D.resultExpires) o.result_expires = r.result_expires ?? -1;
+  if (r.error_expires !== D.errorExpires) o.error_expires = r.error_expires ?? -1;
+  if (r.operator !== null) o.operator = r.operator;
+  if (r.schedule_name !== null) o.schedule_name = r.schedule_name;
+  if (r.schedule_fire_at !== null) o.schedule_fire_at = r.schedule_fire_at;
+  if (r.event_uid !== null) o.event_uid = r.event_uid;
+  if (r.trigger_name !== null) o.trigger_name = r.trigger_name;
+  return o;
 }
 
 /**
@@ -181,10 +186,6 @@ function dueNamespaces(rows: readonly NormalizedSubmit[]): string[] {
   const due = new Set<string>();
   for (const r of rows) if (r.eta === null || Date.parse(r.eta) <= now) due.add(r.namespace);
   return [...due];
-}
-
-function nullable(value: number | null, fallback: number): number | undefined {
-  return value === fallback ? undefined : value === null ? -1 : value;
 }
 
 function isEmpty(o: object): boolean {
