@@ -26,6 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { onShutdownSignals } from '../src/cli/signals.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { EventixDriver } from './drivers/eventix.ts';
 import { GraphileDriver } from './drivers/graphile.ts';
@@ -403,26 +404,26 @@ function installCrashGuard() {
   });
 }
 
-function onSignal(signal: NodeJS.Signals, code: number) {
-  let firstAt = 0;
-  process.on(signal, () => {
-    if (live.interrupted) {
-      // One Ctrl-C often arrives twice: from the terminal, and relayed by `npm run` / the tsx CLI.
-      if (performance.now() - firstAt < 2000) return;
+/** Ctrl-C and SIGTERM: clean up, then exit 130 / 143. Echoes of one keypress are told apart by src/cli/signals.ts. */
+function onInterrupt() {
+  const codeOf = (signal: NodeJS.Signals) => (signal === 'SIGTERM' ? 143 : 130);
+  onShutdownSignals({
+    first(signal) {
+      live.interrupted = true;
+      // The libraries' own complaints about connections closing under them are expected now; our
+      // cleanup messages go through progress() (process.stderr) and stay visible.
+      console.error = () => {};
+      console.warn = () => {};
+      console.trace = () => {};
+      progress(
+        `\n${signal}: stopping workers, dropping bench databases${live.server ? ', stopping embedded PostgreSQL' : ''}… (again to force)`,
+      );
+      void cleanup().finally(() => process.exit(codeOf(signal)));
+    },
+    again(signal) {
       progress(`${signal} again: exiting without finishing cleanup`);
-      process.exit(code);
-    }
-    firstAt = performance.now();
-    live.interrupted = true;
-    // The libraries' own complaints about connections closing under them are expected now; our
-    // cleanup messages go through progress() (process.stderr) and stay visible.
-    console.error = () => {};
-    console.warn = () => {};
-    console.trace = () => {};
-    progress(
-      `\n${signal}: stopping workers, dropping bench databases${live.server ? ', stopping embedded PostgreSQL' : ''}… (again to force)`,
-    );
-    void cleanup().finally(() => process.exit(code));
+      process.exit(codeOf(signal));
+    },
   });
 }
 
@@ -703,8 +704,7 @@ async function main(): Promise<number> {
     return 2;
   }
   live.keepDbs = opts.keepDbs;
-  onSignal('SIGINT', 130);
-  onSignal('SIGTERM', 143);
+  onInterrupt();
   installCrashGuard();
 
   let serverUrl = process.env.DATABASE_URL;
