@@ -21,8 +21,10 @@ describe('prepared statements for the hot queries', () => {
 
   it('prepares the claim once per connection, and not at all when turned off', async () => {
     await submit(single.pool, { task: 'p.t', namespace: 'prep' });
+    await submit(single.pool, { task: 'p.t', namespace: 'prep', uniqueKey: 'k' });
     await claim(single.pool, { workerId: 'w', namespaces: ['prep'], tasks: ['p.t'], limit: 1, leaseSeconds: 30 });
-    expect(await prepared(single)).toEqual(expect.arrayContaining(['eventix_claim_0', 'eventix_submit_0']));
+    // A batch without unique keys has its own statement, without ON CONFLICT.
+    expect(await prepared(single)).toEqual(expect.arrayContaining(['eventix_claim_0', 'eventix_submit_0', 'eventix_submit_unkeyed_0']));
 
     const off = createDatabase({ url: db.url, max: 1, preparedStatements: false });
     try {

@@ -93,6 +93,29 @@ describe('submit', () => {
     expect(results[2]?.task).toMatchObject({ retry: false, args: ['new'], priority: 4, revision: 2 });
   });
 
+  it('stores a batch without unique keys exactly as sent, text that needs quoting in an array included', async () => {
+    // Such a batch takes the statement without ON CONFLICT; each column travels as an array.
+    const pool = db().pool;
+    const eta = new Date(Date.now() + 60_000);
+    const results = await submitMany(pool, [
+      { task: 'arr.plain' },
+      { task: 'arr.text', operator: 'a "quoted", {braced} \\ back\'slash', args: ['x'], kwargs: { k: '"}' } },
+      { task: 'arr.text', operator: 'NULL', maxRetries: null, resultExpires: 5, priority: 3, eta, timeoutSeconds: 9 },
+      { task: 'arr.text', operator: ' spaced ', scheduleName: 'ünïcode ✓', triggerName: 't', retry: false, storeResult: false },
+      { task: 'arr.plain', namespace: 'other', errorEtaInc: 1, errorEtaMax: 2, errorExpires: null },
+    ]);
+    expect(results.every((r) => r.created)).toBe(true);
+    expect(results.map((r) => r.task.operator)).toEqual([null, 'a "quoted", {braced} \\ back\'slash', 'NULL', ' spaced ', null]);
+    expect(results[2]?.task).toMatchObject({ maxRetries: null, resultExpires: 5, priority: 3, eta, timeoutSeconds: 9 });
+    expect(results[0]?.task).toMatchObject({ maxRetries: 5, resultExpires: 604800, priority: 0, timeoutSeconds: null });
+    for (const r of results) expect(r.task).toEqual(await getTask(pool, r.task.uid));
+    // Ids follow the input order, so equal tasks run first in, first out.
+    const { rows } = await pool.query<{ uid: string }>('select uid from tasks where uid = any($1::uuid[]) order by id', [
+      results.map((r) => r.task.uid),
+    ]);
+    expect(rows.map((r) => r.uid)).toEqual(results.map((r) => r.task.uid));
+  });
+
   it('rejects a whole batch when one item is bad, writing nothing', async () => {
     const pool = db().pool;
     const before = await count(pool);
