@@ -1,4 +1,4 @@
-import { type ClaimOptions, claimCtes } from './claim.ts';
+import { type ClaimOptions, claimCtes, memoize, namespaceArray } from './claim.ts';
 import { type Completion, checkResult, completeCtes } from './complete.ts';
 import { type Executor, run } from './executor.ts';
 import { type ClaimedTask, rowFromJson, toClaimedTask } from './task.ts';
@@ -13,13 +13,15 @@ import { type ClaimedTask, rowFromJson, toClaimedTask } from './task.ts';
  *
  * The claimed rows travel as row_to_json, because the two halves return different shapes.
  */
-const COMPLETE_AND_CLAIM_SQL = `
-with ${completeCtes({ workerId: '$1', payload: '$2', uids: '$7' })},
-${claimCtes({ namespaces: '$3', tasks: '$4', limit: '$5', workerId: '$1', leaseSeconds: '$6' })}
+const completeAndClaimSql = memoize(
+  (namespaces: number) => `
+with ${completeCtes({ workerId: '$1', payload: '$2', uids: '$6' })},
+${claimCtes({ namespaces: namespaceArray(7, namespaces), tasks: '$3', limit: '$4', workerId: '$1', leaseSeconds: '$5' })}
 select uid, null::json as claimed from deleted
 union all select uid, null::json from updated
 union all select uid, row_to_json(claimed) from claimed
-`;
+`,
+);
 
 export async function completeAndClaim(
   ex: Executor,
@@ -28,19 +30,20 @@ export async function completeAndClaim(
   next: Omit<ClaimOptions, 'workerId'>,
 ): Promise<{ completed: Set<string>; claimed: ClaimedTask[] }> {
   const payload = items.map((i) => ({ uid: i.uid, token: i.fencingToken, result: checkResult(i.result) }));
+  const namespaces = [...new Set(next.namespaces)];
   const rows = await run<{ uid: string; claimed: Record<string, unknown> | null }>(
     ex,
-    COMPLETE_AND_CLAIM_SQL,
+    completeAndClaimSql(namespaces.length),
     [
       workerId,
       JSON.stringify(payload),
-      [...new Set(next.namespaces)],
       [...new Set(next.tasks)],
       Math.max(0, next.limit),
       next.leaseSeconds,
       items.map((i) => i.uid),
+      ...namespaces,
     ],
-    'eventix_complete_and_claim',
+    `eventix_complete_and_claim_n${namespaces.length}`,
   );
   const completed = new Set<string>();
   const claimed: ClaimedTask[] = [];
