@@ -52,8 +52,8 @@ const HELP = `Usage: npm run bench -- [options]      (or: npx tsx bench/run.ts [
   --n <count>            jobs in the throughput test (default 20000, or BENCH_N)
   --concurrency <c>      handlers at once in the single worker of each system (default 16)
   --batch <size>         jobs per bulk-enqueue call (default 1000)
-  --latency <count>      latency rounds: one timed single submission per system each, systems interleaved (default 200)
-  --gap-ms <ms>          max random pause between latency submissions; uniform in [0, gap) (default 500)
+  --latency <count>      latency rounds: one timed single submission per system each, systems interleaved (default 500)
+  --gap-ms <ms>          max random pause between latency submissions; uniform in [0, gap) (default 200)
   --warmup <count>       warm-up jobs per system, discarded (default 500)
   --systems <list>       comma-separated, in order (default ${DEFAULT_SYSTEMS.join(',')})
                          known: ${Object.keys(SYSTEMS).join(', ')}
@@ -132,8 +132,8 @@ function parseOptions(argv: string[]): Options {
     n: positiveInt('--n', values.n ?? process.env.BENCH_N, 20_000),
     concurrency: positiveInt('--concurrency', values.concurrency, 16),
     batch: positiveInt('--batch', values.batch, 1000),
-    latency: positiveInt('--latency', values.latency, 200),
-    gapMs: positiveInt('--gap-ms', values['gap-ms'], 500, 0),
+    latency: positiveInt('--latency', values.latency, 500),
+    gapMs: positiveInt('--gap-ms', values['gap-ms'], 200, 0),
     warmup: positiveInt('--warmup', values.warmup, 500, 0),
     systems,
     stallMs: positiveInt('--stall-s', values['stall-s'], 120) * 1000,
