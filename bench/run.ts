@@ -1,12 +1,17 @@
 /**
  * `npm run bench`: Eventix against graphile-worker and pg-boss on one PostgreSQL, in one run.
  *
- * For each system, one after another, in its own fresh database:
- *   1. warm-up: a small bulk batch and a few single submissions, processed and discarded;
- *   2. throughput: bulk-enqueue N no-op jobs (timed → enqueue/s), then start one in-process worker
- *      with concurrency C and time until every job has run and is recorded finished (→ processed/s).
+ First, for all systems in turn:
+ *   1. enqueue: R rounds; in each, every system in a random order gets a fresh database, a small
+ *      untimed warm-up, and then bulk-enqueues N no-op jobs, timed; the database is dropped after.
+ *      enqueue/s is the median of the rounds. One timed enqueue lasts under half a second, and
+ *      single measurements of the same code moved by ±20 % between runs.
+ * Then for each system, one after another, in its own fresh database:
+ *   2. warm-up: a small bulk batch and a few single submissions, processed and discarded;
+ *   3. throughput: bulk-enqueue N no-op jobs, then start one in-process worker with concurrency C
+ *      and time until every job has run and is recorded finished (→ processed/s).
  * Then, for all systems at once:
- *   3. latency: every system's worker idles side by side, and L rounds of single submissions go to
+ *   4. latency: every system's worker idles side by side, and L rounds of single submissions go to
  *      each system in a random order, one at a time, each waiting for its handler to start
  *      (→ submit-to-start p50/p95/p99), with a random pause after each. Interleaving makes drift in
  *      the machine (fsync times, CPU frequency, autovacuum) fall on every system alike; measured
@@ -52,6 +57,7 @@ const HELP = `Usage: npm run bench -- [options]      (or: npx tsx bench/run.ts [
   --n <count>            jobs in the throughput test (default 20000, or BENCH_N)
   --concurrency <c>      handlers at once in the single worker of each system (default 16)
   --batch <size>         jobs per bulk-enqueue call (default 1000)
+  --enqueue-rounds <r>   interleaved bulk-enqueue rounds of N jobs per system, each in a fresh database (default 5)
   --latency <count>      latency rounds: one timed single submission per system each, systems interleaved (default 500)
   --gap-ms <ms>          max random pause between latency submissions; uniform in [0, gap) (default 200)
   --warmup <count>       warm-up jobs per system, discarded (default 500)
@@ -74,6 +80,7 @@ interface Options {
   n: number;
   concurrency: number;
   batch: number;
+  enqueueRounds: number;
   latency: number;
   gapMs: number;
   warmup: number;
@@ -101,6 +108,7 @@ function parseOptions(argv: string[]): Options {
       n: { type: 'string' },
       concurrency: { type: 'string' },
       batch: { type: 'string' },
+      'enqueue-rounds': { type: 'string' },
       latency: { type: 'string' },
       'gap-ms': { type: 'string' },
       warmup: { type: 'string' },
@@ -132,6 +140,7 @@ function parseOptions(argv: string[]): Options {
     n: positiveInt('--n', values.n ?? process.env.BENCH_N, 20_000),
     concurrency: positiveInt('--concurrency', values.concurrency, 16),
     batch: positiveInt('--batch', values.batch, 1000),
+    enqueueRounds: positiveInt('--enqueue-rounds', values['enqueue-rounds'], 5),
     latency: positiveInt('--latency', values.latency, 500),
     gapMs: positiveInt('--gap-ms', values['gap-ms'], 200, 0),
     warmup: positiveInt('--warmup', values.warmup, 500, 0),
@@ -435,7 +444,8 @@ interface SystemResult {
   name: string;
   ok: boolean;
   error?: string;
-  enqueue?: { jobs: number; batch: number; seconds: number; perSecond: number };
+  /** perSecond: the median of the rounds' rates. */
+  enqueue?: { jobs: number; batch: number; rounds: number; perSecond: number; samples: number[] };
   process?: { jobs: number; seconds: number; perSecond: number; firstStartMs: number; allStartedSeconds: number };
   latency?: LatencySummary & { unit: 'ms'; gapMs: number };
   exactlyOnce?: { issued: number; missing: number; duplicates: number; unexpected: number; ok: boolean; examples: unknown };
@@ -529,6 +539,52 @@ interface Run {
   result: SystemResult;
 }
 
+/** Ids for the enqueue rounds: their jobs never run (the database is dropped), so not the tracker's. */
+let enqueueRoundId = 1_000_000_000;
+
+/**
+ * Bulk-enqueue rate of every system: R rounds, and in each every system, in a random order, gets a
+ * fresh database, an untimed warm-up batch, and N jobs enqueued in batches, timed. Interleaving
+ * spreads drift in the machine over all systems alike, as for latency. A system that fails is
+ * left out of later rounds; its error is returned.
+ */
+async function interleavedEnqueue(keys: readonly string[], serverUrl: string, admin: pg.Client, opts: Options) {
+  const samples = new Map<string, number[]>(keys.map((k) => [k, []]));
+  const errors = new Map<string, string>();
+  progress(`\n== enqueue: ${opts.enqueueRounds} rounds of ${opts.n} jobs over ${keys.join(', ')}, in a random order each round`);
+  for (let round = 0; round < opts.enqueueRounds; round++) {
+    for (const key of keys.filter((k) => !errors.has(k)).sort(() => Math.random() - 0.5)) {
+      const driver = (SYSTEMS[key] as () => QueueDriver)();
+      const dbName = `bench_${key.replaceAll('-', '_')}_enqueue`;
+      live.drivers.add(driver);
+      try {
+        await dropDatabase(admin, dbName);
+        live.databases.add(dbName);
+        await admin.query(`create database ${quoteIdent(dbName)}`);
+        await driver.setup(withDatabase(serverUrl, dbName));
+        const ids = (n: number) => Array.from({ length: n }, () => enqueueRoundId++);
+        if (opts.warmup > 0) await enqueuePhase(driver, ids(Math.min(opts.warmup, opts.batch)), opts.batch, undefined);
+        const seconds = await enqueuePhase(driver, ids(opts.n), opts.batch, undefined);
+        samples.get(key)?.push(opts.n / seconds);
+      } catch (err) {
+        if (live.interrupted) throw err;
+        errors.set(key, `enqueue: ${err instanceof Error ? err.message : String(err)}`);
+        progress(`${driver.name}: FAILED: ${errors.get(key)}`);
+      } finally {
+        await driver.teardown().catch((err) => progress(`${driver.name}: teardown: ${(err as Error).message}`));
+        live.drivers.delete(driver);
+        if (!live.interrupted) {
+          await dropDatabase(admin, dbName).catch((err) => progress(`drop ${dbName}: ${(err as Error).message}`));
+          live.databases.delete(dbName);
+        }
+      }
+    }
+    const line = keys.map((k) => `${k} ${Math.round(samples.get(k)?.[round] ?? Number.NaN)}/s`).join(', ');
+    progress(`enqueue: round ${round + 1}/${opts.enqueueRounds}: ${line}`);
+  }
+  return { samples, errors };
+}
+
 /** Fresh database, warm-up and throughput. The system stays set up for the latency phase. */
 async function throughputOf(key: string, serverUrl: string, admin: pg.Client, opts: Options): Promise<Run> {
   const driver = (SYSTEMS[key] as () => QueueDriver)();
@@ -553,10 +609,9 @@ async function throughputOf(key: string, serverUrl: string, admin: pg.Client, op
       await latencyPhase(driver, tracker, 10, Math.min(opts.gapMs, 50), opts);
     }
 
+    // The enqueue rate was measured in its own interleaved rounds (interleavedEnqueue).
     const ids = tracker.issue(opts.n);
-    const enqSeconds = await enqueuePhase(driver, ids, opts.batch, label);
-    result.enqueue = { jobs: opts.n, batch: opts.batch, seconds: enqSeconds, perSecond: opts.n / enqSeconds };
-    progress(`${label}: enqueue ${Math.round(result.enqueue.perSecond)}/s`);
+    await enqueuePhase(driver, ids, opts.batch, label);
 
     const proc = await processPhase(driver, tracker, ids, opts, label);
     result.process = { jobs: opts.n, ...proc, perSecond: opts.n / proc.seconds };
@@ -730,13 +785,25 @@ async function main(): Promise<number> {
     current_setting('shared_buffers') as shared_buffers, current_setting('max_connections') as max_connections`;
   const server = (await admin.query<Record<string, string>>(settingsSql)).rows[0] ?? {};
 
-  const plan = `${opts.systems.join(', ')}: N=${opts.n}, concurrency ${opts.concurrency}, batch ${opts.batch}, latency ${opts.latency} samples (pause 0–${opts.gapMs} ms), warm-up ${opts.warmup}`;
+  const plan = `${opts.systems.join(', ')}: N=${opts.n}, ${opts.enqueueRounds} enqueue rounds, concurrency ${opts.concurrency}, batch ${opts.batch}, latency ${opts.latency} samples (pause 0–${opts.gapMs} ms), warm-up ${opts.warmup}`;
   progress(`PostgreSQL ${server.server_version} (${database}); fsync=${server.fsync}, synchronous_commit=${server.synchronous_commit}`);
   progress(`plan — ${plan}`);
 
+  const enqueued = await interleavedEnqueue(opts.systems, serverUrl, admin, opts);
   const runs: Run[] = [];
   for (const key of opts.systems) {
     const run = await throughputOf(key, serverUrl, admin, opts);
+    const rates = enqueued.samples.get(key) ?? [];
+    const failed = enqueued.errors.get(key);
+    if (rates.length) {
+      const perSecond = summarize(rates).p50;
+      run.result.enqueue = { jobs: opts.n, batch: opts.batch, rounds: rates.length, perSecond, samples: rates };
+      progress(`${run.label}: enqueue ${Math.round(perSecond)}/s (median of ${rates.length})`);
+    }
+    if (failed) {
+      run.result.ok = false;
+      run.result.error ??= failed;
+    }
     runs.push(run);
     // Each throughput phase has the machine to itself: no other system's worker is running.
     await Promise.allSettled([...live.stops].map((s) => s()));
@@ -771,7 +838,7 @@ async function main(): Promise<number> {
     `\nEventix queue benchmark — PostgreSQL ${server.server_version}, ${database}, fsync=${server.fsync}, synchronous_commit=${server.synchronous_commit}`,
   );
   console.log(
-    `N=${opts.n} no-op jobs, bulk-enqueued ${opts.batch} per call; one in-process worker per system, concurrency ${opts.concurrency}; ` +
+    `N=${opts.n} no-op jobs, bulk-enqueued ${opts.batch} per call; enqueue/s: median of ${opts.enqueueRounds} interleaved rounds, each in a fresh database; one in-process worker per system, concurrency ${opts.concurrency}; ` +
       `latency: ${opts.latency} single submissions per system to idle workers, all systems' workers idling side by side and the submissions interleaved in a random order each round, submit call → handler start, random 0–${opts.gapMs} ms pause between\n`,
   );
   console.log(table(['system', 'enqueue/s', 'processed/s', 'p50 ms', 'p95 ms', 'p99 ms', 'exactly-once', 'status'], rows));
@@ -836,14 +903,17 @@ async function main(): Promise<number> {
       n: opts.n,
       concurrency: opts.concurrency,
       enqueueBatch: opts.batch,
+      enqueueRounds: opts.enqueueRounds,
       latencySamples: opts.latency,
       latencyGapMs: opts.gapMs,
       warmupJobs: opts.warmup,
       systems: opts.systems,
     },
     methodology: {
+      enqueue:
+        'enqueueRounds rounds; in each, every system in a random order gets a fresh database, an untimed warm-up batch, then N no-op jobs bulk-enqueued in batches (timed); enqueue/s is the median of the rounds (all rates in samples)',
       throughput:
-        'bulk-enqueue N no-op jobs (timed), then start one in-process worker per system with the given concurrency; processed/s = N / (worker start → all N handlers ran and the database shows none unfinished)',
+        'bulk-enqueue N no-op jobs (untimed), then start one in-process worker per system with the given concurrency; processed/s = N / (worker start → all N handlers ran and the database shows none unfinished)',
       latency:
         'one job at a time to an idle worker: time from the submit call to the handler starting (same process, monotonic clock); all systems idle side by side and take turns in a random order each round; a uniform random pause of [0, gapMs) after each submission',
       exactlyOnce: 'every job carries a benchmark id; the handler records it; each issued id (warm-up included) must start exactly once',
