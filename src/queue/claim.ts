@@ -85,7 +85,10 @@ export function memoize<R>(build: (n: number) => R): (n: number) => R {
   const cache = new Map<number, R>();
   return (n) => {
     let v = cache.get(n);
-    if (v === undefined) cache.set(n, (v = build(n)));
+    if (v === undefined) {
+      v = build(n);
+      cache.set(n, v);
+    }
     return v;
   };
 }
