@@ -27,18 +27,6 @@ export interface ClaimOptions {
  * Each claim draws a fresh fencing token from a sequence: a worker that lost its lease holds an
  * old token, and every later change it attempts matches no row.
  */
-/**
- * The namespaces as an array of `count` text parameters from `$first` on, rather than one text[]
- * parameter: the planner then knows how many LATERAL walks there are. Given one array parameter,
- * a generic plan assumes 10 elements, costs ten walks, and the plan cache therefore re-planned
- * the claim on every call (0.36 ms of planning per claim, a quarter of an idle worker's
- * submit-to-start). With the count in the text, the generic plan costs what the custom one does
- * and is kept. So there is one prepared statement per number of namespaces.
- */
-export function namespaceArray(first: number, count: number): string {
-  return `array[${Array.from({ length: count }, (_, i) => `$${first + i}::text`).join(', ')}]::text[]`;
-}
-
 /** The claim as two CTEs, `next` and `claimed`, over the given placeholders; reused by completeAndClaim. */
 export function claimCtes(p: { namespaces: string; tasks: string; limit: string; workerId: string; leaseSeconds: string }): string {
   return `next as (
@@ -73,12 +61,17 @@ export function claimCtes(p: { namespaces: string; tasks: string; limit: string;
 )`;
 }
 
-const claimSql = memoize(
-  (namespaces: number) => `
-with ${claimCtes({ namespaces: namespaceArray(5, namespaces), tasks: '$1', limit: '$2', workerId: '$3', leaseSeconds: '$4' })}
-select * from claimed order by priority desc nulls last, eta, id
-`,
-);
+/**
+ * The namespaces as an array of `count` text parameters from `$first` on, rather than one text[]
+ * parameter: the planner then knows how many LATERAL walks there are. Given one array parameter,
+ * a generic plan assumes 10 elements, costs ten walks, and the plan cache therefore re-planned
+ * the claim on every call (0.36 ms of planning per claim, a quarter of an idle worker's
+ * submit-to-start). With the count in the text, the generic plan costs what the custom one does
+ * and is kept. So there is one prepared statement per number of namespaces.
+ */
+export function namespaceArray(first: number, count: number): string {
+  return `array[${Array.from({ length: count }, (_, i) => `$${first + i}::text`).join(', ')}]::text[]`;
+}
 
 /** Statement texts by namespace count: built once each, so a prepared statement's text never varies. */
 export function memoize<R>(build: (n: number) => R): (n: number) => R {
@@ -92,6 +85,13 @@ export function memoize<R>(build: (n: number) => R): (n: number) => R {
     return v;
   };
 }
+
+const claimSql = memoize(
+  (namespaces: number) => `
+with ${claimCtes({ namespaces: namespaceArray(5, namespaces), tasks: '$1', limit: '$2', workerId: '$3', leaseSeconds: '$4' })}
+select * from claimed order by priority desc nulls last, eta, id
+`,
+);
 
 export async function claim(ex: Executor, opts: ClaimOptions): Promise<ClaimedTask[]> {
   if (opts.limit <= 0 || opts.tasks.length === 0 || opts.namespaces.length === 0) return [];
