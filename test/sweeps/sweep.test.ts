@@ -166,6 +166,15 @@ describe('sweeps', () => {
     expect(hanging?.error).toMatch(/timed out after 2 s/);
     expect(rows.filter((p) => p.status === 'complete')).toHaveLength(18);
 
+    // The handler marks a pair failed before it throws; the worker records the task's error a moment later.
+    await waitFor(
+      async () => {
+        const tasks = await Promise.all([failing, hanging].map((p) => getTask(pool(), p?.task_uid as string)));
+        return tasks.every((t) => t.status === 'error');
+      },
+      { timeoutMs: 10_000, message: 'the failing and the hanging task recorded as error' },
+    );
+
     // The failing commit's task used its retry: two attempts, then error; its log was kept.
     const failedTask = await getTask(pool(), failing?.task_uid as string);
     expect(failedTask).toMatchObject({ task: BENCHMARK_TASK, status: 'error', attempts: 2 });
@@ -302,6 +311,12 @@ describe('sweeps', () => {
       timeoutMs: 60_000,
       intervalMs: 200,
       message: 'every pair complete after the re-run',
+    });
+    // The handler marks the pair complete before it returns; the worker records the task done in
+    // its next completion statement, a moment later.
+    await waitFor(async () => (await getTask(pool(), victim?.task_uid as string)).status === 'done', {
+      timeoutMs: 10_000,
+      message: 'the re-run task recorded done',
     });
     const task = await getTask(pool(), victim?.task_uid as string);
     expect(task).toMatchObject({ status: 'done', attempts: 2 });
