@@ -37,6 +37,7 @@ export * from './queue/index.ts';
 export * from './scheduler/index.ts';
 export { loadSweepsFile, parseSweeps } from './sweeps/config.ts';
 export { VERSION } from './version.ts';
+export { AttemptAborted } from './worker/attempt-aborted.ts';
 export { Maintenance } from './worker/maintenance.ts';
 export {
   defineTask,
@@ -47,4 +48,4 @@ export {
   type TaskDefinition,
   type TaskHandler,
 } from './worker/registry.ts';
-export { AttemptAborted, Worker, type WorkerEvents, type WorkerOptions, type WorkerState } from './worker/worker.ts';
+export { Worker, type WorkerEvents, type WorkerOptions, type WorkerState } from './worker/worker.ts';

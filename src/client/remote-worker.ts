@@ -2,19 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { LEASE_MAX, LEASE_MIN } from '../api/schemas.ts';
 import { coerceError, type Logger, silentLogger } from '../logger.ts';
+import { AttemptAborted } from '../worker/attempt-aborted.ts';
 import { buildRegistry, type TaskContext, type TaskDefinition } from '../worker/registry.ts';
 import { SafeEmitter } from '../worker/safe-emitter.ts';
 import { Wakeup } from '../worker/wakeup.ts';
-import { AttemptAborted, type WorkerState } from '../worker/worker.ts';
+import type { WorkerState } from '../worker/worker.ts';
 import {
   type ClaimedTaskJson,
   type CompleteRequest,
-  type EventixApiError,
   type EventixClient,
   type FailRequest,
   isEventixApiError,
   type TaskStatusJson,
 } from './client.ts';
+import { isLeaseLoss, toRemoteError } from './remote-errors.ts';
 
 export interface RemoteWorkerOptions {
   /** The API to work for. Its token needs the `worker` scope. */
@@ -378,31 +379,5 @@ export class RemoteWorker extends SafeEmitter<RemoteWorkerEvents> {
     this.state = 'stopped';
     this.logger.info({ abandoned: leftovers.length }, 'remote worker stopped');
     this.safeEmit('worker:stopped', { workerId: this.workerId, abandoned: leftovers.length });
-  }
-}
-
-/** 409 LeaseLost, or 404 when the task was deleted under us: either way the task is no longer ours. */
-function isLeaseLoss(err: unknown): err is EventixApiError {
-  return isEventixApiError(err) && (err.status === 409 || err.status === 404);
-}
-
-const MAX_TEXT = 100_000;
-
-/** Anything thrown → the `error` of POST /fail (bounded to what the route accepts), plus the abort reason. */
-function toRemoteError(err: unknown, reason: AttemptAborted['reason'] | undefined): RemoteTaskError {
-  const e = coerceError(err);
-  const out: RemoteTaskError = { class: (e.name || 'Error').slice(0, 200), message: e.message.slice(0, MAX_TEXT) };
-  if (e.stack) out.stack = e.stack.slice(0, MAX_TEXT);
-  const payload = (e as { payload?: unknown }).payload;
-  if (payload !== undefined && isJson(payload)) out.payload = payload as RemoteTaskError['payload'];
-  if (reason === 'timeout' || reason === 'cancelled') out.reason = reason;
-  return out;
-}
-
-function isJson(value: unknown): boolean {
-  try {
-    return JSON.stringify(value) !== undefined;
-  } catch {
-    return false;
   }
 }

@@ -9,6 +9,7 @@ import { heartbeat } from '../queue/heartbeat.ts';
 import { release } from '../queue/release.ts';
 import type { TaskStatus } from '../queue/states.ts';
 import type { ClaimedTask, TaskError } from '../queue/task.ts';
+import { AttemptAborted } from './attempt-aborted.ts';
 import { Completer } from './completer.ts';
 import { Maintenance } from './maintenance.ts';
 import { Notifier } from './notifier.ts';
@@ -50,17 +51,6 @@ export interface WorkerEvents {
   'task:lease-lost': [{ task: ClaimedTask; reason: string }];
   'task:released': [{ task: ClaimedTask }];
   'maintenance:rescued': [{ uid: string; status: TaskStatus }[]];
-}
-
-/** Why an attempt's signal was aborted; `signal.reason` is one of these. */
-export class AttemptAborted extends Error {
-  constructor(
-    readonly reason: 'timeout' | 'cancelled' | 'lease_lost' | 'shutdown',
-    message: string,
-  ) {
-    super(message);
-    this.name = reason === 'timeout' ? 'TaskTimeout' : reason === 'cancelled' ? 'TaskCancelled' : 'AttemptAborted';
-  }
 }
 
 interface Running {

@@ -5,8 +5,8 @@ import { RemoteWorker, type RemoteWorkerOptions } from '../../src/client/remote-
 import { NonRetryableError } from '../../src/errors.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { getTask, rescueExpired, submit, submitMany } from '../../src/queue/index.ts';
+import { AttemptAborted } from '../../src/worker/attempt-aborted.ts';
 import { defineTask, type TaskDefinition } from '../../src/worker/registry.ts';
-import { AttemptAborted } from '../../src/worker/worker.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { nextEvent, waitFor } from '../helpers/wait.ts';
 
