@@ -50,5 +50,7 @@ export function readUid(c: Context, param = 'uid'): string {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(uid)) {
     throw new ValidationError([{ field: param, message: 'must be a UUID' }]);
   }
-  return uid;
+  // Canonical (lower-case) form: PostgreSQL compares uuids regardless of case, but the queue matches
+  // the uids it returns against this one (an upper-case uid completed the task and answered 409).
+  return uid.toLowerCase();
 }

@@ -235,6 +235,15 @@ describe('remote worker API', () => {
       expect(hb.cancel_requested).toBe(true);
     });
 
+    it('an upper-case uid is the same task: heartbeat and complete answer 200 (found by the chaos fuzzer: they wrote, then said 409)', async () => {
+      const namespace = freshNs('hb-upper');
+      const uid = await submitIn(namespace);
+      const c = await claimOne(namespace);
+      expectJson(await post(app, `/tasks/${uid.toUpperCase()}/heartbeat`, lease(c)), 200);
+      expect(expectJson(await post(app, `/tasks/${uid.toUpperCase()}/complete`, lease(c)), 200)).toEqual({ status: 'done' });
+      expect(expectJson(await get(app, `/tasks/${uid}`), 200).status).toBe('done');
+    });
+
     it('409 LeaseLost with a wrong fencing token or worker_id, and the task is unchanged', async () => {
       const namespace = freshNs('hb-lost');
       const uid = await submitIn(namespace);
