@@ -1,5 +1,7 @@
+import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
+import { answerClientErrors } from '../api/client-errors.ts';
 import type { Config } from '../config.ts';
 import { connect } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
@@ -72,6 +74,7 @@ export async function runServer(config: Config, logger: Logger, opts: { worker: 
     sweeps,
   });
   const server = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port });
+  answerClientErrors(server as Server);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

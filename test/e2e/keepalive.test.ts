@@ -1,9 +1,11 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import net from 'node:net';
 import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../../src/api/app.ts';
+import { answerClientErrors } from '../../src/api/client-errors.ts';
 import { DRAIN_MAX_BYTES } from '../../src/api/unread-body.ts';
 import { EventixClient } from '../../src/client/client.ts';
 import type { ApiToken } from '../../src/config.ts';
@@ -45,6 +47,7 @@ interface Served {
 /** Serve `app` exactly as `eventix start` does (src/cli/serve.ts), on an ephemeral port. */
 async function start(app: App): Promise<Served> {
   const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }) as http.Server;
+  answerClientErrors(server);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const served: Served = {
@@ -313,6 +316,36 @@ describe('keep-alive connections survive answers given before the body was read'
       expect(next.created, name).toBe(true);
     }
     expect(await refusedRows()).toBe(0);
+  });
+
+  it("requests Node's parser refuses get a problem+json answer and a clean close, not a reset", async () => {
+    // Raw sockets: node:http refuses to send these requests at all.
+    const raw = (request: Buffer) =>
+      new Promise<{ text: string; reset: boolean }>((resolve) => {
+        const socket = net.connect(open.port, '127.0.0.1');
+        const chunks: Buffer[] = [];
+        let reset = false;
+        socket.on('data', (c: Buffer) => chunks.push(c));
+        socket.on('error', () => {
+          reset = true;
+        });
+        socket.on('close', () => resolve({ text: Buffer.concat(chunks).toString('utf8'), reset }));
+        // The client keeps its side open while the server answers, as a real client sending a request does.
+        socket.write(request, () => setImmediate(() => socket.end()));
+      });
+    const huge = await raw(Buffer.from(`GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`));
+    expect(huge.reset).toBe(false);
+    expect(huge.text).toMatch(/^HTTP\/1\.1 431 /);
+    expect(huge.text).toMatch(/content-type: application\/problem\+json/i);
+    expect(JSON.parse(huge.text.slice(huge.text.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 431 });
+    const garbled = await raw(
+      Buffer.concat([Buffer.from('GET /tasks/'), Buffer.from([0xff, 0x01]), Buffer.from(' HTTP/1.1\r\nhost: x\r\n\r\n')]),
+    );
+    expect(garbled.reset).toBe(false);
+    expect(garbled.text).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(garbled.text.slice(garbled.text.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 400, title: 'Bad Request' });
+    // The server is still fine for everyone else.
+    await expectNextSucceeds(new KeepAliveClient(open.port));
   });
 
   it('a few hundred mixed bad and good requests over one keep-alive agent and over fetch: no socket errors', async () => {
