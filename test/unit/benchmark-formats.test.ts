@@ -163,7 +163,10 @@ describe('benchmark result formats parse to the normalized form', () => {
     expect(detectFormat({ results: [] })).toBeUndefined();
     expect(detectFormat([1, 2])).toBeUndefined();
     expect(issues(() => parseResults({ results: [] }))).toEqual([
-      { field: '(file)', message: expect.stringContaining('give the format (eventix, valkey, github-action-benchmark) explicitly') },
+      {
+        field: '(file)',
+        message: expect.stringContaining('give the format (eventix, valkey, github-action-benchmark, llm-profile) explicitly'),
+      },
     ]);
     expect(issues(() => parseResults([], { prefix: 'data' }))).toEqual([{ field: 'data', message: 'is an empty array: no results' }]);
   });

@@ -1,10 +1,12 @@
 import { ValidationError } from '../../errors.ts';
 import { parseEventix } from './eventix.ts';
 import { type GabDirection, parseGithubActionBenchmark } from './github-action-benchmark.ts';
+import { looksLikeLlmProfileDocument, looksLikeLlmProfileRow, parseLlmProfile } from './llm-profile.ts';
 import { FORMATS, type Format, type ParsedResults } from './normalized.ts';
 import { looksLikeValkeyRow, parseValkey } from './valkey.ts';
 
 export { directionOfUnit, GAB_DIRECTIONS, type GabDirection } from './github-action-benchmark.ts';
+export { LLM_EXACT_FIELDS } from './llm-profile.ts';
 export * from './normalized.ts';
 
 export interface ParseOptions {
@@ -22,16 +24,20 @@ export interface ParseOptions {
  * Which format a document is in, from its shape alone:
  * - an object with `runs` (or `"format": "eventix"`) is eventix;
  * - an array whose first row has `rps`, a `*_latency_ms` field, or `command` (and no `name`) is valkey;
- * - an array whose first entry has `name` and `value` is github-action-benchmark.
+ * - an array whose first entry has `name` and `value` is github-action-benchmark;
+ * - an array whose first record has `model_hf_repo`, or an object with a `benchmarks` array, is
+ *   llm-profile (seed 002's benchmarks.json). Checked first: such a record has no valkey field.
  * Anything else is refused with a request to say the format.
  */
 export function detectFormat(data: unknown): Format | undefined {
   if (Array.isArray(data)) {
     const first: unknown = data[0];
+    if (looksLikeLlmProfileRow(first)) return 'llm-profile';
     if (looksLikeValkeyRow(first)) return 'valkey';
     if (typeof first === 'object' && first !== null && 'name' in first && 'value' in first) return 'github-action-benchmark';
     return undefined;
   }
+  if (looksLikeLlmProfileDocument(data)) return 'llm-profile';
   if (typeof data === 'object' && data !== null && ('runs' in data || (data as { format?: unknown }).format === 'eventix'))
     return 'eventix';
   return undefined;
@@ -62,6 +68,8 @@ export function parseResults(data: unknown, opts: ParseOptions = {}): ParsedResu
       return { format, ...parseValkey(data, prefix, root) };
     case 'github-action-benchmark':
       return { format, ...parseGithubActionBenchmark(data, { direction: opts.direction }, prefix, root) };
+    case 'llm-profile':
+      return { format, ...parseLlmProfile(data, prefix, root) };
     default:
       throw new ValidationError([{ field: 'format', message: `must be one of ${FORMATS.join(', ')}` }]);
   }

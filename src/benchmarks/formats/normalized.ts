@@ -48,7 +48,7 @@ export interface ParsedResults extends NormalizedResults {
   skipped: FieldIssue[];
 }
 
-export const FORMATS = ['eventix', 'valkey', 'github-action-benchmark'] as const;
+export const FORMATS = ['eventix', 'valkey', 'github-action-benchmark', 'llm-profile'] as const;
 export type Format = (typeof FORMATS)[number];
 
 /** Most runs and metric points one push may carry; bigger histories go in several pushes. */
