@@ -1,3 +1,5 @@
+export * from './alerts.ts';
+export * from './baselines.ts';
 export * from './benchmarks.ts';
 export * from './events.ts';
 export * from './schedules.ts';

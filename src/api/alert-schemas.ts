@@ -1,0 +1,231 @@
+import { z } from 'zod';
+import type { SeriesEvaluation } from '../benchmarks/alerts/evaluate.ts';
+import { ALERT_STATUSES, type Alert } from '../benchmarks/alerts/store.ts';
+import type { ChangePoint } from '../benchmarks/changes/detect.ts';
+import { architecture, branch, metricName, repo } from '../benchmarks/formats/index.ts';
+import { text } from '../queue/input.ts';
+
+/**
+ * The wire format of change points and alerts (snake_case, like the rest of the API): request
+ * schemas that validate and document, and the serializers behind the answers, which the CLI's
+ * `--json` prints too. A webhook delivery carries alertToJson's output.
+ */
+
+const configRef = z
+  .string()
+  .regex(/^(?:\d{1,15}|[0-9a-fA-F]{64})$/, { error: 'must be a config id or its 64-hex-digit hash' })
+  .describe('A config id, or the sha256 of its canonical JSON.');
+
+const csv = <T extends z.ZodType<unknown, string>>(item: T) =>
+  z
+    .union([z.string(), z.array(z.string())])
+    .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).filter(Boolean))
+    .pipe(z.array(item));
+
+export const changesQuery = z.strictObject({
+  repo,
+  metric: metricName,
+  config: configRef.optional(),
+  architecture: architecture.optional().describe('Empty: runs without an architecture.'),
+  branch: branch.optional().describe('Only runs of this branch; its first-parent history orders the commits (EVENTIX_REPOS).'),
+  tags: z
+    .record(z.string().min(1).max(200), z.array(z.string().max(1000)).min(1))
+    .optional()
+    .describe(
+      'Sent as tags[<name>]=<value>, repeated for any of several values; every tag named must match. Each tag set is its own series.',
+    ),
+  min_effect: z.coerce
+    .number({ error: 'must be a number' })
+    .min(0.001, { error: 'must be at least 0.001' })
+    .max(1, { error: 'must be at most 1' })
+    .optional()
+    .describe('Minimum relative change of the medians (default: the server’s, 0.02).'),
+  direction: z
+    .enum(['higher', 'lower', 'unknown'], { error: 'must be one of higher, lower, unknown' })
+    .optional()
+    .describe('Overrides which way is better for this request; unknown labels every change point `change`.'),
+});
+export type ChangesQueryWire = z.infer<typeof changesQuery>;
+
+const side = z.object({ commits: z.number().int(), samples: z.number().int(), mean: z.number(), median: z.number() });
+const direction = z.enum(['higher', 'lower']).nullable();
+const configOut = z.object({ id: z.number().int(), hash: z.string() }).nullable();
+
+export const changePointOut = z
+  .object({
+    sha: z.string().describe('The first measured commit of the new level.'),
+    previous_sha: z.string().describe('The last measured commit before it.'),
+    before: side,
+    after: side,
+    relative_change: z.number().nullable().describe('(after.median − before.median) / |before.median|; null when before.median is 0.'),
+    p_value: z.number().describe('The detector’s corrected p-value (the confidence; smaller is surer).'),
+    kind: z.enum(['regression', 'improvement', 'change']).describe('`change` when the direction is unknown.'),
+    direction,
+    unit: z.string().nullable(),
+  })
+  .meta({ id: 'BenchmarkChangePoint' });
+
+export const changesOut = z
+  .object({
+    repo: z.string(),
+    metric: z.string(),
+    series: z.array(
+      z.object({
+        series_hash: z.string(),
+        config: configOut,
+        architecture: z.string().nullable(),
+        tags: z.record(z.string(), z.unknown()),
+        unit: z.string().nullable(),
+        direction,
+        direction_source: z
+          .enum(['override', 'stored', 'name', 'unit'])
+          .nullable()
+          .describe('Which rule gave the direction: an override, the stored metric, the metric’s name, its unit; null when unknown.'),
+        order: z.object({
+          by: z.enum(['git-first-parent', 'committer-time']),
+          ref: z.string().nullable(),
+          note: z.string().nullable().describe('Why git order was not used for a repository in EVENTIX_REPOS.'),
+        }),
+        commits: z.number().int().describe('Measured commits in the series.'),
+        samples: z.number().int(),
+        excluded_commits: z.number().int().describe('Measured commits not on the first-parent history, left out (git order only).'),
+        change_points: z.array(changePointOut),
+      }),
+    ),
+    truncated: z.boolean().describe('More points matched than are read at once: the oldest were left out.'),
+  })
+  .meta({ id: 'BenchmarkChanges' });
+
+export const alertStatus = z.enum(ALERT_STATUSES, { error: `must be one of ${ALERT_STATUSES.join(', ')}` });
+
+export const alertsQuery = z.strictObject({
+  status: csv(alertStatus).optional(),
+  repo: repo.optional(),
+  metric: metricName.optional(),
+  series_hash: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, { error: 'must be 64 hex digits' })
+    .optional(),
+  limit: z.coerce.number({ error: 'must be a number' }).int().min(1).max(500).optional(),
+  cursor: z.string().min(1).max(200).optional(),
+});
+
+export const alertPatchBody = z
+  .strictObject({
+    status: alertStatus,
+    note: text(2000).nullable().optional().describe('Replaces the note; null clears it; absent keeps it.'),
+    revision: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('The revision you read: answered 409 AlertConflict when the alert has changed since.'),
+  })
+  .meta({ id: 'BenchmarkAlertPatch' });
+
+const mm = z.object({ mean: z.number(), median: z.number() });
+
+export const alertOut = z
+  .object({
+    id: z.number().int(),
+    series: z.object({
+      hash: z.string(),
+      repo: z.string(),
+      metric: z.string(),
+      config: configOut,
+      architecture: z.string().nullable(),
+      tags: z.record(z.string(), z.unknown()),
+    }),
+    direction,
+    unit: z.string().nullable(),
+    last_good_sha: z.string(),
+    first_bad_sha: z.string(),
+    culprit_sha: z.string().nullable().describe('Filled by a bisection; null until one ran.'),
+    bisection: z.record(z.string(), z.unknown()).nullable(),
+    before: mm,
+    after: mm,
+    relative_change: z.number().nullable(),
+    p_value: z.number(),
+    kind: z.enum(['regression', 'improvement', 'change']),
+    status: alertStatus,
+    note: z.string().nullable(),
+    resolved_by_sha: z.string().nullable().describe('The later change point that restored the level, when evaluation resolved it.'),
+    revision: z.number().int(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    evaluated_at: z.string(),
+    acknowledged_at: z.string().nullable(),
+    resolved_at: z.string().nullable(),
+  })
+  .meta({ id: 'BenchmarkAlert' });
+
+export const alertPageOut = z.object({ alerts: z.array(alertOut), next_cursor: z.string().nullable() }).meta({ id: 'BenchmarkAlertPage' });
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function alertToJson(a: Alert): z.infer<typeof alertOut> {
+  return {
+    id: a.id,
+    series: { hash: a.seriesHash, repo: a.repo, metric: a.metric, config: a.config, architecture: a.architecture, tags: a.tags },
+    direction: a.direction,
+    unit: a.unit,
+    last_good_sha: a.lastGoodSha,
+    first_bad_sha: a.firstBadSha,
+    culprit_sha: a.culpritSha,
+    bisection: a.bisection,
+    before: a.before,
+    after: a.after,
+    relative_change: a.relativeChange,
+    p_value: a.pValue,
+    kind: a.kind,
+    status: a.status,
+    note: a.note,
+    resolved_by_sha: a.resolvedBySha,
+    revision: a.revision,
+    created_at: a.createdAt.toISOString(),
+    updated_at: a.updatedAt.toISOString(),
+    evaluated_at: a.evaluatedAt.toISOString(),
+    acknowledged_at: iso(a.acknowledgedAt),
+    resolved_at: iso(a.resolvedAt),
+  };
+}
+
+export function changePointToJson(cp: ChangePoint, s: SeriesEvaluation['series']): z.infer<typeof changePointOut> {
+  return {
+    sha: cp.sha,
+    previous_sha: cp.previousSha,
+    before: cp.before,
+    after: cp.after,
+    relative_change: cp.relativeChange,
+    p_value: cp.pValue,
+    kind: cp.kind,
+    direction: s.direction,
+    unit: s.unit,
+  };
+}
+
+export function changesToJson(
+  q: { repo: string; metric: string },
+  evaluations: readonly SeriesEvaluation[],
+  truncated: boolean,
+): z.infer<typeof changesOut> {
+  return {
+    repo: q.repo,
+    metric: q.metric,
+    series: evaluations.map(({ series: s, changePoints }) => ({
+      series_hash: s.hash,
+      config: s.key.config,
+      architecture: s.key.architecture || null,
+      tags: s.key.tags,
+      unit: s.unit,
+      direction: s.direction,
+      direction_source: s.directionSource,
+      order: s.order,
+      commits: s.commits.length,
+      samples: s.samples,
+      excluded_commits: s.excludedCommits,
+      change_points: changePoints.map((cp) => changePointToJson(cp, s)),
+    })),
+    truncated,
+  };
+}

@@ -1,0 +1,145 @@
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import { changesOf } from '../../benchmarks/alerts/evaluate.ts';
+import type { AlertSettings } from '../../benchmarks/alerts/settings.ts';
+import { getAlert, listAlerts, updateAlert } from '../../benchmarks/alerts/store.ts';
+import { loadSeries } from '../../benchmarks/series-samples.ts';
+import type { Database } from '../../db/client.ts';
+import { ValidationError } from '../../errors.ts';
+import { issuesOf } from '../../queue/input.ts';
+import {
+  alertOut,
+  alertPageOut,
+  alertPatchBody,
+  alertsQuery,
+  alertToJson,
+  type ChangesQueryWire,
+  changesOut,
+  changesQuery,
+  changesToJson,
+} from '../alert-schemas.ts';
+import { type AppEnv, requireScope } from '../auth.ts';
+import { configFilter } from '../benchmark-schemas.ts';
+import { readJson, readQuery } from '../body.ts';
+import { registerOperations } from '../openapi.ts';
+
+const ALERT_404 = { 404: 'No alert with this id (code AlertNotFound)' };
+
+registerOperations([
+  {
+    method: 'get',
+    path: '/benchmarks/changes',
+    summary:
+      'Change points of the series matching the filters (one per tag set), computed now from the stored samples in commit order; nothing is stored',
+    scope: 'read',
+    query: changesQuery,
+    ok: { status: 200, schema: changesOut },
+    errors: [400],
+  },
+  {
+    method: 'get',
+    path: '/benchmarks/alerts',
+    summary: 'Regression alerts, newest first, with keyset pagination',
+    scope: 'read',
+    query: alertsQuery,
+    ok: { status: 200, schema: alertPageOut },
+    errors: [400],
+  },
+  {
+    method: 'get',
+    path: '/benchmarks/alerts/{id}',
+    summary: 'One regression alert',
+    scope: 'read',
+    ok: { status: 200, schema: alertOut },
+    errors: [400, 404],
+    errorText: ALERT_404,
+  },
+  {
+    method: 'patch',
+    path: '/benchmarks/alerts/{id}',
+    summary:
+      'Set an alert’s status (acknowledged, false_positive, open, resolved) and note; re-evaluation never overwrites acknowledged or false_positive',
+    scope: 'submit',
+    body: alertPatchBody,
+    ok: { status: 200, schema: alertOut },
+    errors: [400, 404, 409, 415],
+    errorText: { ...ALERT_404, 409: 'The alert changed since `revision` (code AlertConflict; `revision` and `alert_status` are current)' },
+  },
+]);
+
+const TAG_PARAM = /^tags\[(.+)\]$/;
+
+/** As GET /benchmarks/series: `tags[name]=value` parameters gather into `tags`. */
+function readChangesQuery(c: Context): ChangesQueryWire {
+  const raw = new Map<string, unknown>();
+  const tags = new Map<string, string[]>();
+  for (const [key, values] of Object.entries(c.req.queries())) {
+    const tag = TAG_PARAM.exec(key);
+    if (tag) {
+      const name = tag[1] as string;
+      tags.set(name, [...(tags.get(name) ?? []), ...values]);
+    } else {
+      raw.set(key, values.length === 1 ? values[0] : values);
+    }
+  }
+  if (tags.size) raw.set('tags', Object.fromEntries(tags));
+  const parsed = changesQuery.safeParse(Object.fromEntries(raw));
+  if (!parsed.success) throw new ValidationError(issuesOf(parsed.error, '', '(query)'));
+  return parsed.data;
+}
+
+function readId(c: Context): number {
+  const id = c.req.param('id') ?? '';
+  if (!/^[1-9]\d{0,14}$/.test(id)) throw new ValidationError([{ field: 'id', message: 'must be a positive integer (an alert id)' }]);
+  return Number(id);
+}
+
+export interface BenchmarkAlertRoutesDeps {
+  database: Database;
+  settings?: AlertSettings | undefined;
+}
+
+export function benchmarkAlertRoutes(deps: BenchmarkAlertRoutesDeps) {
+  const pool = deps.database.pool;
+  const settings = deps.settings ?? {};
+  return new Hono<AppEnv>()
+    .get('/changes', requireScope('read'), async (c) => {
+      const q = readChangesQuery(c);
+      const cfg = configFilter(q.config);
+      const directions = q.direction
+        ? { ...settings.directions, [q.metric]: q.direction === 'unknown' ? null : q.direction }
+        : settings.directions;
+      const loaded = await loadSeries(
+        pool,
+        {
+          repo: q.repo,
+          metric: q.metric,
+          config: cfg.configId !== undefined ? { id: cfg.configId } : cfg.configHash !== undefined ? { hash: cfg.configHash } : undefined,
+          architecture: q.architecture,
+          branch: q.branch,
+          tags: q.tags,
+        },
+        { repos: settings.repos, directions },
+      );
+      const evaluations = changesOf(loaded.series, { ...settings, minEffect: q.min_effect ?? settings.minEffect });
+      return c.json(changesToJson(q, evaluations, loaded.truncated));
+    })
+    .get('/alerts', requireScope('read'), async (c) => {
+      const q = readQuery(c, alertsQuery);
+      const page = await listAlerts(pool, {
+        statuses: q.status,
+        repo: q.repo,
+        metric: q.metric,
+        seriesHash: q.series_hash,
+        limit: q.limit,
+        cursor: q.cursor,
+      });
+      return c.json({ alerts: page.alerts.map(alertToJson), next_cursor: page.nextCursor });
+    })
+    .get('/alerts/:id', requireScope('read'), async (c) => c.json(alertToJson(await getAlert(pool, readId(c)))))
+    .patch('/alerts/:id', requireScope('submit'), async (c) => {
+      const id = readId(c);
+      const b = await readJson(c, alertPatchBody);
+      return c.json(alertToJson(await updateAlert(pool, id, { status: b.status, note: b.note, revision: b.revision })));
+    });
+}
