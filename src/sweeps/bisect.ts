@@ -1,0 +1,532 @@
+import type pg from 'pg';
+import { z } from 'zod';
+import { median } from '../benchmarks/changes/stats.ts';
+import { markCommits } from '../benchmarks/commits.ts';
+import { FULL_SHA, GitError, runGit } from '../benchmarks/git.ts';
+import { loadSeries } from '../benchmarks/series-samples.ts';
+import { NonRetryableError } from '../errors.ts';
+import { type Executor, run } from '../queue/executor.ts';
+import { submitMany } from '../queue/submit.ts';
+import { inTransaction } from '../scheduler/run.ts';
+import type { TaskContext } from '../worker/registry.ts';
+import { submitSteps } from './bisect-hooks.ts';
+import { classify, planStep, type Verdict } from './bisect-plan.ts';
+import type { Sweep, SweepConfig } from './config.ts';
+import { benchmarkSubmit } from './fire.ts';
+import { getPair } from './pairs.ts';
+import type { SweepDeps } from './run.ts';
+import { fetchRemote, hasCommit } from './worktree.ts';
+
+/**
+ * Automatic bisection of a regression alert: `benchmarks.bisect-step`, a task of the sweep's own
+ * namespace (served next to its fires, by the workers that hold its sweeps file).
+ *
+ * Sweeps skip commits (`max_commits`, `spread`), so a change point's range, last good … first bad
+ * in first-parent order, often holds k commits nobody measured. Each step, under the alert's row
+ * lock, in one transaction:
+ *
+ * 1. lists the commits strictly between the current ends (`git rev-list --first-parent
+ *    --ancestry-path good..bad`) and reads their samples of the alert's series (repo, metric,
+ *    config, architecture, tags); a commit with samples gets a verdict: closer to the old level
+ *    (the alert's before-median, frozen when the bisection starts) or to the new one;
+ * 2. narrows the range and picks the next commit (bisect-plan.ts): the first bad commit is the
+ *    culprit once nothing testable is left between the ends;
+ * 3. submits one `benchmark.run` for that commit through the sweep's own submission path: the same
+ *    task, unique key and retry policy as a fire's (benchmarkSubmit), the pair claimed for it in
+ *    the same transaction, and the command taken, as always, from the sweeps file by the worker
+ *    that runs it; the task carries only the sweep's name, the sha and the config's hash;
+ * 4. records the state (range, runs used, the budget `bisect.max_runs`, every verdict) in the
+ *    alert's `bisection` column, and the culprit in `culprit_sha` when found.
+ *
+ * The next step is woken when that run's results are stored (bisect-hooks.ts), or when the queue
+ * fails it for good (the commit is then skipped, as `git bisect skip`); a watchdog step, due once
+ * the run's backstop timeout has passed, covers a worker that died before it could say either.
+ * A run another task already holds for that commit (a fire's, or another alert's bisection) is
+ * waited for, not duplicated, and not counted: `runs_used` counts the runs this bisection created.
+ *
+ * Final states: `found` (culprit_sha set), `ambiguous` (only skipped commits remain between the
+ * ends: `candidates` lists them and the bad end), `exhausted` (the budget is spent; the range is as
+ * narrow as it got), `failed` (the range is not a first-parent range of the sweep's repository, or
+ * the sweep does not benchmark this series), `disabled` (`bisect.enabled: false`), `cancelled`
+ * (the alert was resolved or marked a false positive first).
+ */
+
+export const BISECTION_STATUSES = ['running', 'found', 'ambiguous', 'exhausted', 'failed', 'disabled', 'cancelled'] as const;
+export type BisectionStatus = (typeof BISECTION_STATUSES)[number];
+
+/** A commit of the range that got a verdict (or was skipped). */
+export interface BisectionStep {
+  sha: string;
+  /** The run that measured it, when this bisection submitted or waited for one. */
+  task_uid: string | null;
+  /** Whether this bisection created that run (it then counts in runs_used). */
+  submitted: boolean;
+  median: number | null;
+  samples: number;
+  verdict: Verdict | 'untestable';
+  reason: string | null;
+  at: string;
+}
+
+/** The alert's `bisection` column (snake_case: GET /benchmarks/alerts shows it as stored). */
+export interface BisectionState {
+  version: 1;
+  status: BisectionStatus;
+  sweep: string;
+  /** Where the steps run: the sweep's namespace. */
+  namespace: string;
+  /** The range as it stands: the last commit at the old level and the first at the new one. */
+  good_sha: string | null;
+  bad_sha: string | null;
+  /** The alert's range when the bisection started; `note` says why `initial` differs from it. */
+  alert_range?: { good_sha: string; bad_sha: string; note: string | null } | null;
+  /**
+   * The range the bisection started from, and how many commits lay strictly between: the alert's,
+   * moved to the measured commits' own verdicts when they disagree with it (anchorRange).
+   */
+  initial: { good_sha: string; bad_sha: string; unmeasured: number } | null;
+  /** The medians a commit is compared with (the alert's before and after medians at the start). */
+  levels: { good: number; bad: number } | null;
+  max_runs: number;
+  runs_used: number;
+  /** Testable commits still strictly between good_sha and bad_sha. */
+  remaining: number | null;
+  /** The run the bisection waits for. */
+  pending: { sha: string; task_uid: string; submitted: boolean } | null;
+  steps: BisectionStep[];
+  untestable: string[];
+  culprit_sha: string | null;
+  /** `ambiguous`: the commits one of which is the culprit. */
+  candidates: string[] | null;
+  reason: string | null;
+  started_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+export interface BisectStepResult {
+  alert_id: number;
+  status: BisectionStatus | null;
+  runs_used?: number;
+  max_runs?: number;
+  good_sha?: string | null;
+  bad_sha?: string | null;
+  pending_sha?: string | null;
+  culprit_sha?: string | null;
+  note?: string;
+}
+
+const stepKwargs = z.object({ alert_id: z.number().int().positive(), sweep: z.string().min(1) });
+
+interface AlertRow {
+  id: number;
+  series_hash: string;
+  repo: string;
+  metric: string;
+  config_id: number | null;
+  config_hash: string | null;
+  architecture: string;
+  tags: Record<string, unknown>;
+  status: string;
+  last_good_sha: string;
+  first_bad_sha: string;
+  before_median: number;
+  after_median: number;
+  culprit_sha: string | null;
+  bisection: Record<string, unknown> | null;
+}
+
+const ALERT_SQL = `
+select id, series_hash, repo, metric, config_id, config_hash, architecture, tags, status, last_good_sha, first_bad_sha,
+  before_median, after_median, culprit_sha, bisection
+from benchmark_alerts where id = $1
+`;
+
+const SAVE_SQL = `
+update benchmark_alerts set bisection = $2::jsonb, culprit_sha = coalesce($3, culprit_sha), updated_at = now()
+where id = $1
+`;
+
+/**
+ * The range to bisect, checked against the measured commits' own verdicts. The detector places a
+ * change by maximizing a rank statistic over the per-commit medians, which can put the split a
+ * measured commit or two away from the step when noise orders the commits next to it unluckily
+ * (seen in the end-to-end test: a commit at the old level reported as the first bad one). A
+ * bisection of such a range would blame a commit that is not slower. So the bad end moves
+ * forward, over the series' measured commits in first-parent order, past commits closer to the
+ * old level; or, when it is bad, back over measured commits that are bad too; the good end is
+ * the measured commit before it. Without the series in git order (the alert's first bad commit is
+ * not among its measured commits), the alert's range is taken as it is.
+ */
+async function anchorRange(
+  ex: Executor,
+  sweep: Sweep,
+  alert: AlertRow,
+  levels: { good: number; bad: number },
+): Promise<{ good: string; bad: string; note: string | null }> {
+  const asIs = { good: alert.last_good_sha, bad: alert.first_bad_sha, note: null };
+  const loaded = await loadSeries(
+    ex,
+    { repo: alert.repo, metric: alert.metric, config: { id: alert.config_id as number }, architecture: alert.architecture },
+    { repos: [sweep.repo] },
+  );
+  const series = loaded.series.find((s) => s.hash === alert.series_hash);
+  if (series?.order.by !== 'git-first-parent') return asIs;
+  const verdicts = series.commits.map((c) => (c.samples.length ? classify(median(c.samples), levels) : undefined));
+  let j = series.commits.findIndex((c) => c.sha === alert.first_bad_sha);
+  if (j < 0) return asIs;
+  if (verdicts[j] === 'good') {
+    while (j < series.commits.length && verdicts[j] !== 'bad') j++;
+  } else {
+    while (j > 0 && verdicts[j - 1] === 'bad') j--;
+  }
+  const bad = series.commits[j];
+  const good = series.commits[j - 1];
+  if (!bad || !good) return asIs;
+  if (bad.sha === asIs.bad && good.sha === asIs.good) return asIs;
+  return {
+    good: good.sha,
+    bad: bad.sha,
+    note: `the alert's range ${asIs.good.slice(0, 12)}..${asIs.bad.slice(0, 12)} moved to ${good.sha.slice(0, 12)}..${bad.sha.slice(0, 12)}, where the measured commits change level`,
+  };
+}
+
+/** The alert's series at some commits: every sample, by sha. */
+const SAMPLES_SQL = `
+select r.sha, m.value from benchmark_metrics m
+join benchmark_runs r on r.id = m.run_id
+where r.repo = $1 and r.config_id = $2 and r.sha = any($3::text[]) and r.architecture = $4
+  and m.name = $5 and m.tags = $6::jsonb
+`;
+
+const TASK_STATUS_SQL = 'select status from tasks where uid = $1';
+const LIVE_TASK = new Set(['scheduled', 'retry', 'processing']);
+
+/**
+ * `[good, c1, …, ck, bad]`, oldest first, when `good` is a first-parent ancestor of `bad`; else
+ * why not. `--parents` checks the chain link by link: a `good` on a merged side branch is an
+ * ancestor, but not on the branch's own history, and a range across it would not be first-parent.
+ */
+export async function firstParentChain(repo: string, good: string, bad: string): Promise<string[] | string> {
+  if (!FULL_SHA.test(good) || !FULL_SHA.test(bad)) return 'the range is not two full commit shas';
+  if (good === bad) return 'the range is a single commit';
+  const args = ['rev-list', '--first-parent', '--ancestry-path', '--parents', '--end-of-options', `${good}..${bad}`, '--'];
+  const r = await runGit(repo, args);
+  if (r.code !== 0) {
+    if (/unknown revision|bad revision|ambiguous argument|bad object|invalid revision/i.test(r.stderr)) {
+      return `git does not know ${good.slice(0, 12)} or ${bad.slice(0, 12)} in ${repo}`;
+    }
+    throw new GitError(args, r.stderr || `exit code ${r.code}`);
+  }
+  const lines = r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split(' '));
+  if (lines[0]?.[0] !== bad) return `${bad.slice(0, 12)} does not descend from ${good.slice(0, 12)}`;
+  for (let i = 0; i < lines.length; i++) {
+    const parent = lines[i + 1]?.[0] ?? good;
+    if (lines[i]?.[1] !== parent) return `${good.slice(0, 12)} is not a first-parent ancestor of ${bad.slice(0, 12)}`;
+  }
+  return [good, ...lines.map((l) => l[0] as string).reverse()];
+}
+
+function newState(sweep: Sweep, now: string): BisectionState {
+  return {
+    version: 1,
+    status: 'running',
+    sweep: sweep.name,
+    namespace: sweep.namespace,
+    good_sha: null,
+    bad_sha: null,
+    initial: null,
+    levels: null,
+    max_runs: sweep.bisect.maxRuns,
+    runs_used: 0,
+    remaining: null,
+    pending: null,
+    steps: [],
+    untestable: [],
+    culprit_sha: null,
+    candidates: null,
+    reason: null,
+    started_at: now,
+    updated_at: now,
+    finished_at: null,
+  };
+}
+
+/** Ours when it says so; anything else in the column is left alone. */
+function ownState(v: Record<string, unknown> | null): BisectionState | null | 'foreign' {
+  if (v === null) return null;
+  return v.version === 1 && typeof v.status === 'string' && (BISECTION_STATUSES as readonly string[]).includes(v.status)
+    ? (v as unknown as BisectionState)
+    : 'foreign';
+}
+
+const summary = (id: number, s: BisectionState, note?: string): BisectStepResult => ({
+  alert_id: id,
+  status: s.status,
+  runs_used: s.runs_used,
+  max_runs: s.max_runs,
+  good_sha: s.good_sha,
+  bad_sha: s.bad_sha,
+  pending_sha: s.pending?.sha ?? null,
+  culprit_sha: s.culprit_sha,
+  ...(note ? { note } : {}),
+});
+
+export async function runBisectStep(deps: SweepDeps, kwargs: Record<string, unknown>, ctx: TaskContext): Promise<BisectStepResult> {
+  const k = stepKwargs.safeParse(kwargs);
+  if (!k.success) throw new NonRetryableError(`invalid benchmarks.bisect-step kwargs: ${k.error.message}`);
+  const sweep = deps.sweeps.byName.get(k.data.sweep);
+  if (!sweep) throw new NonRetryableError(`no sweep named ${JSON.stringify(k.data.sweep)} in this worker's sweeps file`);
+  const id = k.data.alert_id;
+
+  // A fetch can take a while: done before the alert's row is locked, never under it.
+  const [peek] = await run<AlertRow>(deps.pool, ALERT_SQL, [id]);
+  if (peek && sweep.fetch && ownState(peek.bisection) === null) {
+    for (const sha of [peek.last_good_sha, peek.first_bad_sha]) {
+      if (FULL_SHA.test(sha) && !(await hasCommit(sweep.repo, sha))) {
+        await fetchRemote(sweep.repo, sweep.remote);
+        break;
+      }
+    }
+  }
+  const result = await inTransaction(deps.pool, (client) => step(client, sweep, id));
+  ctx.logger.info({ ...result, sweep: sweep.name }, 'bisection step');
+  return result;
+}
+
+async function step(client: pg.PoolClient, sweep: Sweep, id: number): Promise<BisectStepResult> {
+  const [alert] = await run<AlertRow>(client, `${ALERT_SQL} for update`, [id]);
+  if (!alert) return { alert_id: id, status: null, note: 'the alert no longer exists' };
+  const owned = ownState(alert.bisection);
+  if (owned === 'foreign') return { alert_id: id, status: null, note: 'the alert’s bisection column holds something else; left alone' };
+  if (owned && owned.status !== 'running') return summary(id, owned, 'finished already');
+
+  const now = new Date().toISOString();
+  const state = owned ?? newState(sweep, now);
+  state.max_runs = sweep.bisect.maxRuns;
+  const save = async () => {
+    state.updated_at = new Date().toISOString();
+    await run(client, SAVE_SQL, [id, JSON.stringify(state), state.culprit_sha]);
+  };
+  const finish = async (status: BisectionStatus, reason: string | null) => {
+    state.status = status;
+    state.reason = reason;
+    state.pending = null;
+    state.finished_at = new Date().toISOString();
+    await save();
+    return summary(id, state);
+  };
+
+  if (alert.status === 'resolved' || alert.status === 'false_positive') return finish('cancelled', `the alert is ${alert.status}`);
+  const config = sweep.configs.find((c) => c.hash === alert.config_hash);
+  if (!config || alert.config_id === null || sweep.repoKey !== alert.repo || (sweep.architecture ?? '') !== alert.architecture) {
+    return finish('failed', `sweep ${sweep.name} does not benchmark this series (its repository, config and architecture)`);
+  }
+  if (!sweep.bisect.enabled) return finish('disabled', `bisect.enabled is false for sweep ${sweep.name}`);
+
+  if (!state.initial) {
+    state.levels = { good: alert.before_median, bad: alert.after_median };
+    const range = await anchorRange(client, sweep, alert, state.levels);
+    state.alert_range = { good_sha: alert.last_good_sha, bad_sha: alert.first_bad_sha, note: range.note };
+    const chain = await firstParentChain(sweep.repo, range.good, range.bad);
+    if (typeof chain === 'string') return finish('failed', chain);
+    state.good_sha = range.good;
+    state.bad_sha = range.bad;
+    state.initial = { good_sha: range.good, bad_sha: range.bad, unmeasured: chain.length - 2 };
+  }
+  const levels = state.levels as { good: number; bad: number };
+  const configId = alert.config_id;
+
+  // Each pass either ends the step (a run to wait for, or a final state) or learns a verdict or a
+  // skip for one more commit of the range, so the range's length bounds the passes.
+  for (let pass = 0; ; pass++) {
+    const chain = await firstParentChain(sweep.repo, state.good_sha as string, state.bad_sha as string);
+    if (typeof chain === 'string') return finish('failed', chain);
+    if (pass > chain.length + 1)
+      throw new Error('bisection made no progress (a bug): the step stops here, and its retry re-reads everything');
+    const interior = chain.slice(1, -1);
+    const samples = await samplesOf(client, alert, configId, interior);
+    const verdicts = new Map<string, Verdict>();
+    for (const sha of interior) {
+      const values = samples.get(sha);
+      if (!values?.length) continue;
+      const m = median(values);
+      const verdict = classify(m, levels);
+      verdicts.set(sha, verdict);
+      if (!state.steps.some((s) => s.sha === sha && s.verdict !== 'untestable')) {
+        const mine = state.pending?.sha === sha ? state.pending : null;
+        state.steps.push(stepEntry(sha, mine, m, values.length, verdict, null));
+      }
+    }
+
+    if (state.pending) {
+      const pending = state.pending;
+      if (verdicts.has(pending.sha) || !interior.includes(pending.sha)) {
+        state.pending = null;
+      } else {
+        const status = await taskStatus(client, pending.task_uid);
+        if (status !== undefined && LIVE_TASK.has(status)) return waitFor(client, sweep, config, state, save, id);
+        const why =
+          status === undefined
+            ? 'its benchmark task is gone'
+            : status === 'done'
+              ? 'its benchmark finished without samples of this series'
+              : `its benchmark task ended ${status}`;
+        skip(state, pending.sha, pending, why);
+        state.pending = null;
+      }
+    }
+
+    const plan = planStep({ chain, verdicts, untestable: new Set(state.untestable) });
+    state.good_sha = plan.good;
+    state.bad_sha = plan.bad;
+    if (plan.kind === 'found') {
+      state.remaining = 0;
+      state.culprit_sha = plan.culprit;
+      return finish('found', null);
+    }
+    if (plan.kind === 'ambiguous') {
+      state.remaining = 0;
+      state.candidates = plan.candidates;
+      return finish(
+        'ambiguous',
+        `only commits whose benchmark could not run lie between ${plan.good.slice(0, 12)} and the first bad commit`,
+      );
+    }
+    state.remaining = plan.remaining;
+    if (state.runs_used >= state.max_runs) {
+      return finish(
+        'exhausted',
+        `the budget of ${state.max_runs} extra runs (bisect.max_runs) is spent; the culprit is one of the ${plan.remaining + 1} commits after good_sha up to bad_sha`,
+      );
+    }
+
+    const outcome = await submitRun(client, sweep, config, plan.sha);
+    if (outcome.kind === 'complete') {
+      // Complete already (measured meanwhile): the next pass reads its samples, or skips it.
+      const has = (await samplesOf(client, alert, configId, [plan.sha])).get(plan.sha)?.length;
+      if (!has) skip(state, plan.sha, null, 'its pair is complete but holds no samples of this series');
+      continue;
+    }
+    if (outcome.kind === 'refused') {
+      skip(state, plan.sha, null, outcome.reason);
+      continue;
+    }
+    state.pending = { sha: plan.sha, task_uid: outcome.taskUid, submitted: outcome.kind === 'submitted' };
+    if (outcome.kind === 'submitted') state.runs_used++;
+    return waitFor(client, sweep, config, state, save, id);
+  }
+}
+
+function stepEntry(
+  sha: string,
+  run: { task_uid: string; submitted: boolean } | null,
+  m: number | null,
+  samples: number,
+  verdict: BisectionStep['verdict'],
+  reason: string | null,
+): BisectionStep {
+  return {
+    sha,
+    task_uid: run?.task_uid ?? null,
+    submitted: run?.submitted ?? false,
+    median: m,
+    samples,
+    verdict,
+    reason,
+    at: new Date().toISOString(),
+  };
+}
+
+function skip(state: BisectionState, sha: string, run: { task_uid: string; submitted: boolean } | null, reason: string): void {
+  if (!state.untestable.includes(sha)) state.untestable.push(sha);
+  state.steps.push(stepEntry(sha, run, null, 0, 'untestable', reason));
+}
+
+/**
+ * Save, and arm the watchdog: a step due once the run's backstop timeout has passed. It merges
+ * with the step the run's completion submits (the earlier eta wins), and a watchdog that finds the
+ * run still going arms the next one, so a bisection never waits on a run nobody will report.
+ */
+async function waitFor(
+  client: pg.PoolClient,
+  sweep: Sweep,
+  config: SweepConfig,
+  state: BisectionState,
+  save: () => Promise<void>,
+  id: number,
+): Promise<BisectStepResult> {
+  await save();
+  const pending = state.pending as NonNullable<BisectionState['pending']>;
+  const backstop = benchmarkSubmit(sweep, pending.sha, config.hash).timeoutSeconds ?? 3600;
+  await submitSteps(client, [{ alertId: id, sweep: sweep.name, namespace: sweep.namespace, eta: new Date(Date.now() + backstop * 1000) }]);
+  return summary(id, state, 'waiting for the benchmark of the pending commit');
+}
+
+async function samplesOf(ex: Executor, alert: AlertRow, configId: number, shas: readonly string[]): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  if (shas.length === 0) return out;
+  const rows = await run<{ sha: string; value: number }>(ex, SAMPLES_SQL, [
+    alert.repo,
+    configId,
+    shas,
+    alert.architecture,
+    alert.metric,
+    JSON.stringify(alert.tags ?? {}),
+  ]);
+  for (const r of rows) {
+    const list = out.get(r.sha) ?? [];
+    list.push(Number(r.value));
+    out.set(r.sha, list);
+  }
+  return out;
+}
+
+async function taskStatus(ex: Executor, uid: string): Promise<string | undefined> {
+  const [row] = await run<{ status: string }>(ex, TASK_STATUS_SQL, [uid]);
+  return row?.status;
+}
+
+type RunOutcome = { kind: 'submitted' | 'merged' | 'held'; taskUid: string } | { kind: 'complete' } | { kind: 'refused'; reason: string };
+
+/**
+ * One `benchmark.run` for the commit, exactly as a fire submits it (fire.ts): the task, and the
+ * pair claimed for it in the same transaction; a claim lost to another task deletes ours, which
+ * then never existed. Merged into a waiting task of the same pair (a fire's): that one will
+ * measure it. Held by a running task: wait for that one.
+ */
+async function submitRun(client: pg.PoolClient, sweep: Sweep, config: SweepConfig, sha: string): Promise<RunOutcome> {
+  const [r] = await submitMany(client, [benchmarkSubmit(sweep, sha, config.hash)]);
+  if (!r) throw new Error('submit returned no task');
+  if (!r.created) return { kind: 'merged', taskUid: r.task.uid };
+  const claim = await markCommits(client, {
+    repo: sweep.repoKey,
+    gitDir: sweep.repo,
+    refs: [sha],
+    config: config.value,
+    configName: config.name,
+    status: 'in_progress',
+    taskUid: r.task.uid,
+    architecture: sweep.architecture,
+    claim: true,
+    maxAttempts: sweep.maxFailedAttempts,
+  });
+  if (claim.marked.length) return { kind: 'submitted', taskUid: r.task.uid };
+  await run(client, 'delete from tasks where uid = $1', [r.task.uid]);
+  const pair = await getPair(client, { repo: sweep.repoKey, sha, configHash: config.hash, architecture: sweep.architecture });
+  if (pair?.status === 'complete') return { kind: 'complete' };
+  if (pair && (pair.status === 'in_progress' || pair.status === 'benchmark_complete') && pair.taskUid) {
+    const status = await taskStatus(client, pair.taskUid);
+    if (status !== undefined && LIVE_TASK.has(status)) return { kind: 'held', taskUid: pair.taskUid };
+  }
+  return {
+    kind: 'refused',
+    reason:
+      pair?.status === 'failed'
+        ? `its benchmark failed ${pair.attempts} times (max_failed_attempts ${sweep.maxFailedAttempts})`
+        : 'its pair is held by a task that no longer runs (the next fire returns it to waiting)',
+  };
+}
