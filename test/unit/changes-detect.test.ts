@@ -47,6 +47,23 @@ describe('detectChanges', () => {
     }
   });
 
+  it('places a clear step exactly: the reported last good commit is never already at the new level', () => {
+    // A bisection starts from (previousSha, sha): one commit off and it blames the wrong commit.
+    // Short series with few commits a side are where the rank statistic alone drifted by one.
+    let exact = 0;
+    let total = 0;
+    for (let seed = 1; seed <= 60; seed++) {
+      const n = 12 + (seed % 10);
+      const at = 5 + (seed % (n - 10));
+      const cps = detectChanges(series({ n, noise: 0.005, level: step(at, 1.1), seed }), { minCommits: 4 });
+      if (cps.length !== 1) continue;
+      total++;
+      if (cps[0]!.index === at) exact++;
+    }
+    expect(total).toBeGreaterThanOrEqual(40);
+    expect(exact).toBe(total);
+  });
+
   it('labels by direction; unknown direction is never a regression', () => {
     const down = series({ n: 200, noise: 0.02, level: step(100, 0.9) });
     expect(detectChanges(down, { direction: 'higher' }).map((c) => c.kind)).toEqual(['regression']);
