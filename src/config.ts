@@ -80,6 +80,49 @@ const repoPaths = z
   )
   .pipe(z.array(z.string().startsWith('/', { error: 'each repository must be an absolute path' })));
 
+/** An http(s) URL; its value is a secret (webhook URLs carry tokens), so it is never echoed. */
+const webhookUrl = z.string().refine(
+  (v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  },
+  { error: 'expected an http:// or https:// URL' },
+);
+
+/** `metric=higher|lower|unknown` entries, comma-separated: overrides of the direction rule. */
+const metricDirections = z.string().transform((v, ctx): Record<string, 'higher' | 'lower' | null> => {
+  const out: Record<string, 'higher' | 'lower' | null> = Object.create(null);
+  for (const entry of v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const at = entry.lastIndexOf('=');
+    const metric = entry.slice(0, at).trim();
+    const direction = entry.slice(at + 1).trim();
+    if (at <= 0 || !metric) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(entry)}: expected metric=higher|lower|unknown` });
+    else if (direction !== 'higher' && direction !== 'lower' && direction !== 'unknown')
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(entry)}: the direction must be higher, lower or unknown` });
+    else out[metric] = direction === 'unknown' ? null : direction;
+  }
+  return { ...out };
+});
+
+const fraction = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+(?:\.\d+)?$/, { error: 'expected a decimal number' })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(min, { error: `must be at least ${min}` })
+        .max(max, { error: `must be at most ${max}` }),
+    );
+
 const databaseUrl = z.string().refine(
   (v) => {
     try {
@@ -122,6 +165,11 @@ export const envSchema = z.object({
   EVENTIX_COMMITS_MAX_ATTEMPTS: int(1, 1000).default(3),
   EVENTIX_COMMITS_STALE_SECONDS: int(1, 30 * 86400).default(6 * 3600),
   EVENTIX_SWEEPS_FILE: z.string().min(1).optional(),
+  EVENTIX_ALERT_WEBHOOK_URL: webhookUrl.optional(),
+  EVENTIX_ALERT_WEBHOOK_TIMEOUT_MS: int(100, 300_000).default(10_000),
+  EVENTIX_BENCHMARK_WORKER: bool.default(true),
+  EVENTIX_METRIC_DIRECTIONS: metricDirections.optional(),
+  EVENTIX_CHANGE_MIN_EFFECT: fraction(0.001, 1).default(0.02),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -166,6 +214,18 @@ export interface Config {
   };
   /** JSON file of benchmark sweeps (src/sweeps/config.ts); read by start, api and worker. */
   sweeps: { file: string | undefined };
+  /** Change points and alerts of benchmark series (src/benchmarks/alerts/). */
+  alerts: {
+    /** Where new alerts are POSTed; a secret, never logged whole. Unset: no deliveries. */
+    webhookUrl: string | undefined;
+    webhookTimeoutMs: number;
+    /** Serve the built-in `eventix.benchmarks` tasks in `eventix start` and `eventix worker`. */
+    worker: boolean;
+    /** Per-metric overrides of the direction rule; null forces unknown. */
+    directions: Record<string, 'higher' | 'lower' | null>;
+    /** Minimum relative change of a change point, and the tolerance of "restored". */
+    minEffect: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -181,7 +241,7 @@ export class ConfigError extends Error {
 }
 
 /** Variables that hold secrets: their values are never echoed back in an error. */
-const SECRET = new Set(['DATABASE_URL', 'EVENTIX_API_TOKENS']);
+const SECRET = new Set(['DATABASE_URL', 'EVENTIX_API_TOKENS', 'EVENTIX_ALERT_WEBHOOK_URL']);
 
 export function loadConfig(
   env: Record<string, string | undefined> = process.env,
@@ -241,5 +301,12 @@ export function loadConfig(
       staleSeconds: e.EVENTIX_COMMITS_STALE_SECONDS,
     },
     sweeps: { file: e.EVENTIX_SWEEPS_FILE },
+    alerts: {
+      webhookUrl: e.EVENTIX_ALERT_WEBHOOK_URL,
+      webhookTimeoutMs: e.EVENTIX_ALERT_WEBHOOK_TIMEOUT_MS,
+      worker: e.EVENTIX_BENCHMARK_WORKER,
+      directions: e.EVENTIX_METRIC_DIRECTIONS ?? {},
+      minEffect: e.EVENTIX_CHANGE_MIN_EFFECT,
+    },
   };
 }

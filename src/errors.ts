@@ -128,3 +128,54 @@ export class TriggerFailed extends EventixError {
     );
   }
 }
+
+/**
+ * A nearest-profile lookup found no stored result to be near to: none matches the exact tags,
+ * or none that does holds every target parameter as a number. (A match, however far, is always
+ * answered; only an empty candidate set is an error.)
+ */
+export class NoCandidates extends EventixError {
+  declare readonly code: 'NoCandidates';
+  constructor(tags: Record<string, string>, parameters: readonly string[], repo?: string) {
+    const shown = Object.entries(tags).map(([k, v]) => `${k}=${v}`);
+    super(
+      'NoCandidates',
+      `No benchmark result matches ${shown.length ? shown.join(', ') : 'any tags'}${repo === undefined ? '' : ` in ${repo}`} ` +
+        `with numeric ${parameters.join(', ')}`,
+      { tags, parameters: [...parameters], ...(repo === undefined ? {} : { repo }) },
+    );
+  }
+}
+
+/** No baseline of that name (in that repository). */
+export class BaselineNotFound extends EventixError {
+  declare readonly code: 'BaselineNotFound';
+  constructor(name: string, repo?: string) {
+    super('BaselineNotFound', `No baseline named '${name}'${repo === undefined ? '' : ` in ${repo}`}`, {
+      name,
+      ...(repo === undefined ? {} : { repo }),
+    });
+  }
+}
+
+/** A baseline of that name already exists in the repository; baselines are never overwritten. */
+export class BaselineExists extends EventixError {
+  declare readonly code: 'BaselineExists';
+  constructor(name: string, repo: string) {
+    super('BaselineExists', `A baseline named '${name}' already exists in ${repo}`, { name, repo });
+  }
+}
+
+/** The commit (or run) named has no stored benchmark results to compare or snapshot. */
+export class BenchmarkRunsNotFound extends EventixError {
+  declare readonly code: 'BenchmarkRunsNotFound';
+  constructor(repo: string, what: { sha?: string; runUid?: string }) {
+    super(
+      'BenchmarkRunsNotFound',
+      what.runUid !== undefined
+        ? `No benchmark run ${what.runUid} in ${repo}`
+        : `No benchmark results for commit ${what.sha ?? '?'} in ${repo}`,
+      { repo, ...(what.sha === undefined ? {} : { sha: what.sha }), ...(what.runUid === undefined ? {} : { run_uid: what.runUid }) },
+    );
+  }
+}

@@ -1,6 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import type { AlertSettings } from '../benchmarks/alerts/settings.ts';
 import type { ApiToken } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { schemaStatus } from '../db/migrate.ts';
@@ -14,10 +15,13 @@ import { VERSION } from '../version.ts';
 import { type AppEnv, authenticate } from './auth.ts';
 import { problemFromError } from './errors.ts';
 import { problem } from './problem.ts';
+import { baselineRoutes } from './routes/baselines.ts';
+import { benchmarkAlertRoutes } from './routes/benchmark-alerts.ts';
 import { benchmarkRoutes } from './routes/benchmarks.ts';
 import { type CommitRoutesDeps, commitRoutes } from './routes/commits.ts';
 import { docsRoutes } from './routes/docs.ts';
 import { eventRoutes } from './routes/events.ts';
+import { nearestRoutes } from './routes/nearest.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { sweepRoutes } from './routes/sweeps.ts';
@@ -44,6 +48,8 @@ export interface AppDeps {
   commits?: Omit<CommitRoutesDeps, 'database'>;
   /** Benchmark sweeps from EVENTIX_SWEEPS_FILE, for /sweeps; absent means none. */
   sweeps?: Sweeps;
+  /** Change points and alerts: git order (repos), direction overrides, the minimum effect. */
+  alerts?: AlertSettings;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -119,6 +125,9 @@ export function createApp(deps: AppDeps) {
   app.route('/triggers', triggerRoutes({ database: deps.database, codeTriggers: deps.codeTriggers }));
   app.route('/', commitRoutes({ ...deps.commits, database: deps.database }));
   app.route('/benchmarks', benchmarkRoutes({ database: deps.database }));
+  app.route('/benchmarks', baselineRoutes({ database: deps.database, repos: deps.commits?.repos }));
+  app.route('/benchmarks', benchmarkAlertRoutes({ database: deps.database, settings: { repos: deps.commits?.repos, ...deps.alerts } }));
+  app.route('/benchmarks', nearestRoutes({ database: deps.database, logger: deps.logger }));
   app.route('/sweeps', sweepRoutes({ database: deps.database, sweeps: deps.sweeps, onSubmitted: (r) => countSubmitted(metrics, r) }));
 
   app.route('/', docsRoutes({ authenticated: (deps.apiTokens ?? []).length > 0 }));

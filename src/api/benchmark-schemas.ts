@@ -15,6 +15,7 @@ import type { PushResult } from '../benchmarks/ingest.ts';
 import type { StoredRun } from '../benchmarks/runs.ts';
 import type { SeriesPoint } from '../benchmarks/series.ts';
 import { jsonValue } from '../queue/input.ts';
+import { storable } from './schemas.ts';
 
 /**
  * The wire format of the benchmark results API (snake_case, like the rest of the API): request
@@ -45,7 +46,8 @@ export const resultsPushBody = z
   .meta({
     id: 'BenchmarkResultsPush',
     description:
-      '`data` is a results document: BenchmarkResultsEventix, valkey-perf-benchmark metrics.json rows, or GithubActionBenchmarkResults. ' +
+      '`data` is a results document: BenchmarkResultsEventix, valkey-perf-benchmark metrics.json rows, GithubActionBenchmarkResults, ' +
+      "or seed 002's LLM benchmark records (llm-profile). " +
       'A field `data` gives and the request gives too must agree. A malformed document is refused whole: nothing is stored.',
   });
 export type ResultsPushBody = z.infer<typeof resultsPushBody>;
@@ -96,7 +98,7 @@ export const seriesQuery = z.strictObject({
   architecture: architecture.optional().describe('Empty: runs without an architecture.'),
   branch: branch.optional(),
   tags: z
-    .record(z.string().min(1).max(200), z.array(z.string().max(1000)).min(1))
+    .record(storable(z.string().min(1).max(200)), z.array(storable(z.string().max(1000))).min(1))
     .optional()
     .describe('Sent as tags[<name>]=<value>, repeated for any of several values; every tag named must match.'),
   since: dateTime.optional().describe('Commits ordered at or after this instant.'),

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
+import { isConnectionError } from '../db/connection-errors.ts';
 import { EventixError, ValidationError } from '../errors.ts';
 import { coerceError, type Logger } from '../logger.ts';
 import { problem } from './problem.ts';
@@ -24,6 +25,12 @@ const STATUS_BY_CODE: Record<string, number> = {
   ConfigNotFound: 404,
   InvalidRecords: 422,
   SweepNotFound: 404,
+  AlertNotFound: 404,
+  AlertConflict: 409,
+  BaselineNotFound: 404,
+  BaselineExists: 409,
+  BenchmarkRunsNotFound: 404,
+  NoCandidates: 404,
 };
 
 const TITLES: Record<number, string> = {
@@ -37,7 +44,15 @@ const TITLES: Record<number, string> = {
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   500: 'Internal Server Error',
+  503: 'Service Unavailable',
 };
+
+/**
+ * Seconds a client should wait before retrying while the database is unreachable. A restart
+ * typically takes about a second (see the README, "Database restarts and lost connections"); the
+ * API's own pool reconnects on the first request after it.
+ */
+export const DATABASE_RETRY_AFTER_SECONDS = 1;
 
 const kebab = (code: string) => code.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
 
@@ -63,7 +78,25 @@ export function problemFromError(c: Context, err: unknown, logger: Logger): Resp
   if (err instanceof HTTPException && err.status < 500) {
     return problem(c, { type: 'about:blank', title: TITLES[err.status] ?? 'Error', status: err.status, detail: err.message || undefined });
   }
+  if (isConnectionError(err)) return databaseUnavailable(c, err, logger);
   return internal(c, err, logger);
+}
+
+/**
+ * The database is unreachable (restarting, connections killed, refused, timed out): nothing is
+ * wrong with the request, so 503 with Retry-After rather than 500. Whether a write that was in
+ * flight committed is unknown; submit with a unique_key to retry safely.
+ */
+function databaseUnavailable(c: Context, err: unknown, logger: Logger): Response {
+  logger.warn({ err: coerceError(err), method: c.req.method, path: c.req.path }, 'database unavailable');
+  c.header('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
+  return problem(c, {
+    type: 'urn:eventix:problem:database-unavailable',
+    title: TITLES[503] as string,
+    status: 503,
+    code: 'DatabaseUnavailable',
+    detail: 'The database is unreachable; retry shortly.',
+  });
 }
 
 function internal(c: Context, err: unknown, logger: Logger): Response {

@@ -45,6 +45,7 @@ const ERROR_TEXT: Record<number, string> = {
   413: 'Body over the size limit',
   415: 'Body is not application/json',
   422: 'A trigger produced an invalid task (`trigger` names it, `errors` its fields); neither the event nor any task was stored',
+  503: 'The database is unreachable (restarting, connections lost); code DatabaseUnavailable; retry after the Retry-After header’s seconds',
 };
 
 export const OPERATIONS: Operation[] = [
@@ -215,7 +216,12 @@ export function buildOpenApi(opts: { authenticated: boolean }) {
         ...(a.schema ? { content: { 'application/json': { schema: ref(a.schema) } } } : {}),
       };
     }
-    const errors = [...(op.errors ?? []), ...(op.scope !== 'public' && opts.authenticated ? [401, 403] : [])];
+    // Every non-public operation reads or writes the database, so each may answer 503 while it is away.
+    const errors = [
+      ...(op.errors ?? []),
+      ...(op.scope !== 'public' && opts.authenticated ? [401, 403] : []),
+      ...(op.scope !== 'public' ? [503] : []),
+    ];
     for (const status of errors) {
       responses[status] = {
         description: op.errorText?.[status] ?? ERROR_TEXT[status],

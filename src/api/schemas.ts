@@ -19,7 +19,7 @@ const dateTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date
   { error: 'must be between the years 1 and 9999' },
 );
 /** Text PostgreSQL can store: it refuses NUL characters, and lone surrogates cannot be encoded. */
-const storable = (s: z.ZodString) =>
+export const storable = (s: z.ZodString) =>
   s.refine((v) => !v.includes('\u0000') && v.isWellFormed(), { error: 'must not contain NUL characters or lone surrogates' });
 export const uidSchema = z.uuid({ error: 'must be a UUID' });
 

@@ -41,6 +41,9 @@ export const sweepOut = z
     concurrency_per_worker: z.number().int(),
     max_failed_attempts: z.number().int(),
     repeat: z.number().int(),
+    bisect: z
+      .object({ enabled: z.boolean(), max_runs: z.number().int() })
+      .describe('Automatic bisection of regressions on this sweep’s series: at most max_runs extra runs per alert.'),
     schedule: z
       .object({
         cron: z.string(),
@@ -99,6 +102,7 @@ export function sweepToJson(s: SweepStatus): z.infer<typeof sweepOut> {
     concurrency_per_worker: d.concurrencyPerWorker,
     max_failed_attempts: d.maxFailedAttempts,
     repeat: d.repeat,
+    bisect: { enabled: d.bisect.enabled, max_runs: d.bisect.maxRuns },
     schedule: d.schedule
       ? {
           cron: d.schedule.cron,

@@ -50,6 +50,21 @@ export function liveSql(stale: string): string {
     or (s.task_uid is null and s.updated_at > now() - make_interval(secs => ${stale}::double precision))))`;
 }
 
+/**
+ * CTE `attempt`: the task `$uid` is running under fencing token `$token` (placeholders), locked
+ * FOR SHARE until the statement, or the transaction, ends, so no rescue, claim or completion of
+ * the task commits in between. It guards every pair write of a benchmark attempt (sweeps/run.ts):
+ * a pair is owned by task uid, which stays the same across retries, so only the token tells an
+ * attempt that lost its lease, but was not yet aborted, from the attempt that took over.
+ */
+export function attemptCte(uid: string, token: string): string {
+  return `attempt as (
+  select t.uid from tasks t
+  where t.uid = ${uid}::uuid and t.fencing_token = ${token}::bigint and t.status = 'processing'
+  for share of t
+)`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Configs
 
@@ -82,6 +97,12 @@ export interface MarkOptions {
    */
   claim?: boolean | undefined;
   maxAttempts?: number | undefined;
+  /**
+   * With `taskUid`: write only while that task is `processing` under this fencing token, checked
+   * in the same statement (see attemptCte). A benchmark attempt's claim passes its own, so an
+   * attempt that lost its lease takes nothing.
+   */
+  fencingToken?: number | undefined;
 }
 
 export interface MarkResult {
@@ -102,6 +123,7 @@ export interface MarkResult {
  * With $11 (claim), an existing row is updated only when it failed fewer than $12 times: under
  * READ COMMITTED, ON CONFLICT locks the row and evaluates this WHERE on its newest version, so
  * of two concurrent claims exactly one takes the pair.
+ * With $13 (a fencing token), nothing is written unless task $8 is processing under it.
  */
 const MARK_SQL = `
 with cfg as (
@@ -109,10 +131,11 @@ with cfg as (
   values ($1::text, $2::text, $2::text::jsonb, $3::text)
   on conflict (hash) do update set name = coalesce(c.name, excluded.name)
   returning c.id
-)
+), ${attemptCte('$8', '$13')}
 insert into commit_status as s (repo, sha, config_id, architecture, committed_at, status, error, attempts, task_uid)
 select $4::text, x.sha, cfg.id, $5::text, x.committed_at, $6::text, $7::text, case when $6::text = 'failed' then 1 else 0 end, $8::uuid
 from unnest($9::text[], $10::timestamptz[]) as x(sha, committed_at) cross join cfg
+where $13::bigint is null or exists (select 1 from attempt)
 on conflict (repo, sha, config_id, architecture) do update set
   status = excluded.status,
   attempts = s.attempts + case when excluded.status = 'failed' then 1 else 0 end,
@@ -132,6 +155,8 @@ export async function markCommits(ex: Executor, opts: MarkOptions): Promise<Mark
   if (opts.claim && opts.status !== 'in_progress')
     throw new ValidationError([{ field: 'claim', message: 'only an in_progress mark can claim' }]);
   if (opts.taskUid && !UUID.test(opts.taskUid)) throw new ValidationError([{ field: 'task_uid', message: 'must be a UUID' }]);
+  if (opts.fencingToken !== undefined && !opts.taskUid)
+    throw new ValidationError([{ field: 'fencing_token', message: 'needs the task_uid it belongs to' }]);
   if (opts.refs.length === 0) throw new ValidationError([{ field: 'shas', message: 'give at least one sha or ref' }]);
   const config: CanonicalConfig = canonicalConfig(opts.config ?? {});
   const dir = opts.gitDir ?? opts.repo;
@@ -151,6 +176,7 @@ export async function markCommits(ex: Executor, opts: MarkOptions): Promise<Mark
     unique.map((s) => times.get(s) ?? null),
     opts.claim ?? false,
     opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    opts.fencingToken ?? null,
   ]);
   const written = new Map(rows.map((r) => [r.sha, r.created]));
   // Every claim refused leaves no row to return the config's id; only then ask for it.

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { withTransaction } from '../db/transaction.ts';
 import { type FieldIssue, ValidationError } from '../errors.ts';
 import { issuesOf } from '../queue/input.ts';
+import { enqueueEvaluations } from './alerts/evaluate.ts';
 import { canonicalConfig } from './canonical.ts';
 import { upsertConfig } from './configs.ts';
 import {
@@ -191,7 +192,8 @@ export interface PushResult {
 
 /**
  * Store prepared results with the caller's connection, inside the caller's transaction: one
- * upsert per distinct config (nearly always one), then one statement for every run and point.
+ * upsert per distinct config (nearly always one), then one statement for every run and point, and
+ * one that enqueues the re-evaluation of the series groups they touched (alerts/evaluate.ts).
  */
 export async function storeResults(client: pg.ClientBase, prepared: PreparedResults): Promise<PushResult> {
   const configs = new Map<string, { id: number; hash: string }>();
@@ -203,6 +205,19 @@ export async function storeResults(client: pg.ClientBase, prepared: PreparedResu
   const runs: RunRow[] = prepared.runs.map((p) => ({ ...p.run, config_id: p.config ? (configs.get(p.config.hash)?.id ?? null) : null }));
   const metrics: MetricRow[] = prepared.runs.flatMap((p) => p.metrics.map((m) => ({ run_uid: p.run.uid, ...m })));
   const inserted = await insertResults(client, runs, metrics);
+  // The series these runs touched are re-evaluated by a task of our own queue, committed with the
+  // runs: never inside this transaction's caller (a request, a push, a sweep), never lost.
+  await enqueueEvaluations(
+    client,
+    runs.flatMap((r, i) =>
+      (prepared.runs[i] as PreparedRun).metrics.map((m) => ({
+        repo: r.repo,
+        metric: m.name,
+        configId: r.config_id,
+        architecture: r.architecture,
+      })),
+    ),
+  );
   return {
     format: prepared.format,
     runs: inserted.map((ins, i) => {

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { createApp } from '../api/app.ts';
 import { answerClientErrors } from '../api/client-errors.ts';
+import { alertSettingsFromConfig, type BenchmarkRuntime, benchmarkRuntimeFromConfig } from '../benchmarks/alerts/runtime.ts';
 import type { Config } from '../config.ts';
 import { connect } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
@@ -72,6 +73,7 @@ export async function runServer(config: Config, logger: Logger, opts: { worker: 
     notifications: notifier,
     commits: config.commits,
     sweeps,
+    alerts: alertSettingsFromConfig(config),
   });
   const server = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port });
   answerClientErrors(server as Server);
@@ -107,6 +109,13 @@ export async function runServer(config: Config, logger: Logger, opts: { worker: 
     for (const w of sweepRuntime.workers) instrumentWorker(metrics, w);
     await sweepRuntime.start();
   }
+  // The built-in benchmark tasks (series re-evaluation, alert webhooks); `eventix api` has no workers.
+  let benchmarkRuntime: BenchmarkRuntime | undefined;
+  if (opts.worker) {
+    benchmarkRuntime = benchmarkRuntimeFromConfig(config, conn.database.pool, logger);
+    for (const w of benchmarkRuntime?.workers ?? []) instrumentWorker(metrics, w);
+    await benchmarkRuntime?.start();
+  }
   // Any number of processes may run a scheduler on one database (see scheduler.ts): no opt-in needed.
   let scheduler: Scheduler | undefined;
   if (config.scheduler.enabled) {
@@ -130,6 +139,7 @@ export async function runServer(config: Config, logger: Logger, opts: { worker: 
   await scheduler?.stop();
   await worker?.stop();
   await sweepRuntime?.stop();
+  await benchmarkRuntime?.stop();
   await maintenance?.stop();
   await notifier?.stop();
   await conn.close();

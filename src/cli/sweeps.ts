@@ -58,5 +58,5 @@ export function sweepRuntimeFromConfig(
 export function describeRuntime(runtime: SweepRuntime, sweeps: Sweeps): string {
   const served = runtime.namespaces;
   const names = sweeps.sweeps.filter((s) => served.includes(s.namespace)).map((s) => s.name);
-  return `Sweep workers on ${served.join(', ')} for ${names.join(', ')} (benchmark.run, eventix.sweep)\n`;
+  return `Sweep workers on ${served.join(', ')} for ${names.join(', ')} (benchmark.run, eventix.sweep, benchmarks.bisect-step)\n`;
 }

@@ -218,6 +218,7 @@ export class RemoteWorker extends SafeEmitter<RemoteWorkerEvents> {
         task: task.task,
         namespace: task.namespace,
         attempt: task.attempts,
+        fencingToken: task.fencing_token,
         signal: controller.signal,
         logger: log,
       };

@@ -16,8 +16,15 @@ export interface Database {
   close(): Promise<void>;
 }
 
-// Return bigint (int8) columns as JS numbers: ids and fencing tokens stay far below 2^53.
-pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+/**
+ * The type parsers of Eventix's own connections: bigint (int8) columns as JS numbers, since ids
+ * and fencing tokens stay far below 2^53; everything else as pg parses it. Passed to every pool
+ * we create, and through `pool.options` to the clients built from it (the notifier's LISTEN
+ * connection). Never set on pg's global parsers: that changed int8 for every pg user in the host
+ * process, including its own pools and other libraries.
+ */
+export const pgTypes = new pg.TypeOverrides();
+pgTypes.setTypeParser(pg.types.builtins.INT8, (v) => Number.parseInt(v, 10));
 
 export function createDatabase(opts: {
   url: string;
@@ -31,11 +38,17 @@ export function createDatabase(opts: {
     connectionString: opts.url,
     max: opts.max ?? 10,
     application_name: opts.applicationName ?? 'eventix',
+    types: pgTypes,
     // Keeps a dead server from hanging a request forever; the pool reports and we retry upstream.
     connectionTimeoutMillis: 10_000,
   });
   // An idle client losing its connection (server restart, PgBouncer recycle) must not crash the process.
   pool.on('error', (err) => opts.logger?.warn({ err }, 'idle database connection failed'));
+  // pg-pool listens to a client's 'error' only while it is idle: one that loses its connection
+  // while checked out (between two statements of a transaction, in drizzle or user code) would
+  // emit 'error' unlistened and end the process. The statement in flight or the next fails anyway,
+  // and release() then discards the client (it is no longer queryable): listening is all it needs.
+  pool.on('connect', (client) => client.on('error', () => {}));
   if (opts.preparedStatements ?? true) allowPreparedStatements(pool);
   const db = drizzle(pool, { schema });
   let closed = false;

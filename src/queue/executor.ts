@@ -39,19 +39,40 @@ const generation = new Map<string, number>();
  * that allows it, the statement is prepared once per connection.
  */
 export async function run<R>(ex: Executor, text: string, values: unknown[] = [], name?: string): Promise<R[]> {
-  if (!isQueryable(ex)) return (await ex.execute(toDrizzleSql(text, values))).rows as R[];
-  if (!name || !preparing.has(ex)) return (await ex.query(text, values)).rows as R[];
+  if (!isQueryable(ex)) return int8AsNumbers(await ex.execute(toDrizzleSql(text, values))) as R[];
+  if (!name || !preparing.has(ex)) return int8AsNumbers(await ex.query(text, values)) as R[];
   const named = `${name}_${generation.get(name) ?? 0}`;
   const query = ex.query as unknown as (config: { name: string; text: string; values: unknown[] }) => Promise<{ rows: unknown[] }>;
   try {
-    return (await query.call(ex, { name: named, text, values })).rows as R[];
+    return int8AsNumbers(await query.call(ex, { name: named, text, values })) as R[];
   } catch (err) {
     // "cached plan must not change result type": a migration added columns while we ran. The
     // old prepared statement is stuck on every connection that has it, so move to a new name.
     if ((err as { code?: string }).code !== '0A000') throw err;
     generation.set(name, (generation.get(name) ?? 0) + 1);
-    return (await ex.query(text, values)).rows as R[];
+    return int8AsNumbers(await ex.query(text, values)) as R[];
   }
+}
+
+const INT8_OID = 20;
+
+/**
+ * int8 columns as numbers, as our own pools parse them (db/client.ts), whoever made the
+ * connection: a caller's pool or client, and any drizzle instance (its per-query parsers fall
+ * back to pg's global ones), return pg's default, a string. pg's globals are left alone for the
+ * host; our statements read the field types instead, and convert only strings.
+ */
+function int8AsNumbers(result: { rows: unknown[]; fields?: readonly { name: string; dataTypeID: number }[] }): unknown[] {
+  const { rows, fields } = result;
+  if (!fields || rows.length === 0) return rows;
+  for (const f of fields) {
+    if (f.dataTypeID !== INT8_OID) continue;
+    for (const row of rows as Record<string, unknown>[]) {
+      const v = row[f.name];
+      if (typeof v === 'string') row[f.name] = Number.parseInt(v, 10);
+    }
+  }
+  return rows;
 }
 
 /** `select $1::int` + [5] → sql`select ${5}::int`; each value stays a bound parameter. */

@@ -63,6 +63,29 @@ function within(key: PropertyKey, issue: { path: PropertyKey[]; message: string 
   return issue;
 }
 
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined || typeof value === 'number') return String(value);
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  const proto = Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null;
+  return `a ${proto?.constructor?.name || 'object'}`;
+}
+
+/**
+ * Why `value` is not JSON a jsonb column can store, as one issue naming the field
+ * (`result.rows.0.at`) and what was found there (`a Date`), or undefined if it is storable. The
+ * same walk as args and kwargs get: cheap enough for every result a worker reports.
+ */
+export function jsonFieldIssue(value: unknown, field: string): FieldIssue | undefined {
+  const issue = jsonIssue(value);
+  if (!issue) return undefined;
+  let found: unknown = value;
+  for (const key of issue.path) found = (found as Record<PropertyKey, unknown>)[key];
+  return {
+    field: [field, ...issue.path.map(String)].join('.'),
+    message: issue.message === NOT_JSON ? `${NOT_JSON}; found ${describeValue(found)}` : issue.message,
+  };
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value);

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { connectClient } from '../db/connection-errors.ts';
 import { ScheduleNotFound } from '../errors.ts';
 import { run } from '../queue/executor.ts';
 import type { Task } from '../queue/task.ts';
@@ -8,7 +9,7 @@ import { type ScheduleRowRaw, toSchedule } from './schedule.ts';
 
 /** Run `fn` in a transaction on a client of `pool`: committed if it returns, rolled back if it throws. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+  const client = await connectClient(pool);
   let broken: Error | undefined;
   try {
     await client.query('begin');

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type pg from 'pg';
+import { connectClient } from '../db/connection-errors.ts';
 import { coerceError, type Logger, silentLogger } from '../logger.ts';
 import { run } from '../queue/executor.ts';
 import { type FireOutcome, recordFires } from './fire.ts';
@@ -206,7 +207,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   private async runBatch(now: Date, failed: number[], result: TickResult): Promise<{ claimed: number; events: (() => void)[] }> {
-    const client = await this.pool.connect();
+    const client = await connectClient(this.pool);
     const events: (() => void)[] = [];
     let broken: Error | undefined;
     try {

@@ -32,6 +32,14 @@ const absolutePath = z
   .min(1)
   .refine((p) => path.isAbsolute(p), { error: 'must be an absolute path' });
 
+/**
+ * Bisection: extra `benchmark.run` tasks per regression alert, at most. The default, 10, bisects a
+ * gap of up to 1,023 unmeasured commits to one commit (⌈log₂(k + 1)⌉ runs); a larger gap stops
+ * with the range narrowed that far (state `exhausted`).
+ */
+export const DEFAULT_BISECT_MAX_RUNS = 10;
+const MAX_BISECT_RUNS = 64;
+
 const seconds = (max: number) => z.number().int({ error: 'must be a whole number of seconds' }).min(1).max(max);
 
 const configEntry = z.union(
@@ -85,6 +93,13 @@ const sweepSchema = z.strictObject({
   concurrency_per_worker: z.number().int().min(1).max(64).optional(),
   max_failed_attempts: z.number().int().min(1).max(1000).optional(),
   repeat: z.number().int().min(1).max(100).optional(),
+  bisect: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      max_runs: z.number().int().min(1).max(MAX_BISECT_RUNS).optional(),
+    })
+    .optional()
+    .describe('Automatic bisection of the regressions found on this sweep’s series (src/sweeps/bisect.ts); on by default.'),
 });
 
 export const sweepsFileSchema = z.strictObject({
@@ -130,6 +145,8 @@ export interface Sweep {
   concurrencyPerWorker: number;
   maxFailedAttempts: number;
   repeat: number;
+  /** Automatic bisection of this sweep's regressions (bisect.ts): on unless the file says `enabled: false`. */
+  bisect: { enabled: boolean; maxRuns: number };
 }
 
 export interface Sweeps {
@@ -278,6 +295,7 @@ function resolveSweep(d: SweepDefinition, base: string, problem: (field: string,
     concurrencyPerWorker: d.concurrency_per_worker ?? 1,
     maxFailedAttempts: d.max_failed_attempts ?? 3,
     repeat: d.repeat ?? 1,
+    bisect: { enabled: d.bisect?.enabled ?? true, maxRuns: d.bisect?.max_runs ?? DEFAULT_BISECT_MAX_RUNS },
   };
 }
 

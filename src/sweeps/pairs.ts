@@ -1,11 +1,23 @@
-import { COMMIT_STATUSES, type CommitStatus } from '../benchmarks/commits.ts';
+import { attemptCte, COMMIT_STATUSES, type CommitStatus } from '../benchmarks/commits.ts';
 import { type Executor, run } from '../queue/executor.ts';
 
 /**
  * The few commit_status statements sweeps need beyond mark/determine/cleanup (src/benchmarks).
  * Every write here is guarded by the owner task's uid, so it can never touch a pair that another
- * task has claimed in the meantime.
+ * task has claimed in the meantime, and those of a benchmark attempt also by its fencing token,
+ * in the same statement: the uid is the same on every retry, so without the token an attempt that
+ * lost its lease could still rewrite the pair its successor completed.
  */
+
+/** One pair of a benchmark attempt: the task that owns it, and the attempt's fencing token. */
+export interface AttemptPair {
+  repo: string;
+  sha: string;
+  configHash: string;
+  architecture?: string | undefined;
+  taskUid: string;
+  fencingToken: number;
+}
 
 /**
  * A pair whose owner task ended in `error` is `failed`, with the task's error and one more
@@ -19,6 +31,8 @@ import { type Executor, run } from '../queue/executor.ts';
  *   never failed, and a benchmark that always kills its machine would be retried forever.
  *
  * `t.status = 'error'` is the guard: a task in retry still owns its pair (it will run again).
+ * The listener also passes the attempt's fencing token: only the attempt the queue failed for
+ * good marks the pair, never one whose task was retried by hand and claimed again meanwhile.
  */
 const FAIL_OWNED_SQL = `
 update commit_status s set
@@ -31,14 +45,15 @@ where t.uid = s.task_uid and t.status = 'error'
   and s.status in ('in_progress', 'benchmark_complete')
   and ($1::uuid is null or s.task_uid = $1)
   and ($2::text is null or s.repo = $2)
+  and ($3::bigint is null or t.fencing_token = $3)
 returning s.sha, s.task_uid
 `;
 
 export async function failPairsOfErroredTasks(
   ex: Executor,
-  scope: { taskUid?: string; repo?: string },
+  scope: { taskUid?: string; repo?: string; fencingToken?: number },
 ): Promise<{ sha: string; task_uid: string }[]> {
-  return run(ex, FAIL_OWNED_SQL, [scope.taskUid ?? null, scope.repo ?? null]);
+  return run(ex, FAIL_OWNED_SQL, [scope.taskUid ?? null, scope.repo ?? null, scope.fencingToken ?? null]);
 }
 
 export interface PairState {
@@ -109,21 +124,52 @@ export async function countPairs(
 export const pairKey = (repo: string, hash: string, architecture: string) => `${repo}\u0000${hash}\u0000${architecture}`;
 
 const OWNED_SQL = `
+with ${attemptCte('$5', '$6')}
 select s.id from commit_status s
 join benchmark_configs c on c.id = s.config_id
+join attempt a on a.uid = s.task_uid
 where s.repo = $1 and s.sha = $2 and c.hash = $3 and s.architecture = $4
-  and s.task_uid = $5 and s.status in ('in_progress', 'benchmark_complete')
+  and s.status in ('in_progress', 'benchmark_complete')
 for update of s
 `;
 
 /**
- * Inside the transaction that stores a run's results: does `taskUid` still own the pair? The row
- * stays locked until commit, so nobody can take the pair between this check and the final mark.
+ * Inside the transaction that stores a run's results: does this attempt still own the pair (its
+ * task owns it, and is processing under the attempt's fencing token)? Both rows stay locked until
+ * commit: nobody can take the pair, and no rescue or claim can move the task to another attempt,
+ * between this check and the final mark.
  */
-export async function lockOwnedPair(
-  ex: Executor,
-  pair: { repo: string; sha: string; configHash: string; architecture?: string | undefined; taskUid: string },
-): Promise<boolean> {
-  const rows = await run(ex, OWNED_SQL, [pair.repo, pair.sha, pair.configHash, pair.architecture ?? '', pair.taskUid]);
+export async function lockOwnedPair(ex: Executor, pair: AttemptPair): Promise<boolean> {
+  const rows = await run(ex, OWNED_SQL, [pair.repo, pair.sha, pair.configHash, pair.architecture ?? '', pair.taskUid, pair.fencingToken]);
+  return rows.length > 0;
+}
+
+const MARK_OWNED_SQL = `
+with ${attemptCte('$5', '$6')}
+update commit_status s set
+  status = $7::text,
+  error = case when $7::text = 'complete' then null else s.error end,
+  updated_at = now()
+from benchmark_configs c, attempt a
+where c.id = s.config_id and s.repo = $1 and s.sha = $2 and c.hash = $3 and s.architecture = $4
+  and s.task_uid = a.uid and s.status in ('in_progress', 'benchmark_complete')
+returning s.id
+`;
+
+/**
+ * Move a pair the attempt owns on to `benchmark_complete` or `complete`, in one statement guarded
+ * by the attempt (see attemptCte) and by the pair being live and the task's. False, and nothing
+ * written, when the attempt lost its lease or the pair its owner: a complete pair stays complete.
+ */
+export async function markOwnedPair(ex: Executor, pair: AttemptPair, status: 'benchmark_complete' | 'complete'): Promise<boolean> {
+  const rows = await run(ex, MARK_OWNED_SQL, [
+    pair.repo,
+    pair.sha,
+    pair.configHash,
+    pair.architecture ?? '',
+    pair.taskUid,
+    pair.fencingToken,
+    status,
+  ]);
   return rows.length > 0;
 }

@@ -10,8 +10,9 @@ import { NonRetryableError, ValidationError } from '../errors.ts';
 import { coerceError, type Logger } from '../logger.ts';
 import { inTransaction } from '../scheduler/run.ts';
 import type { TaskContext } from '../worker/registry.ts';
+import { bisectionRunStored } from './bisect-hooks.ts';
 import type { Sweep, SweepConfig, Sweeps } from './config.ts';
-import { getPair, lockOwnedPair } from './pairs.ts';
+import { type AttemptPair, getPair, lockOwnedPair, markOwnedPair } from './pairs.ts';
 import { runCommand } from './process.ts';
 import { addWorktree, fetchRemote, hasCommit, RUN_PREFIX, removeWorktree } from './worktree.ts';
 
@@ -26,6 +27,11 @@ import { addWorktree, fetchRemote, hasCommit, RUN_PREFIX, removeWorktree } from 
  * 4. Mark `benchmark_complete`; read `metrics.json` from the output folder (any format the
  *    results store ingests) and store it with this task's uid; mark `complete`, in the same
  *    transaction as the results, so a stored run and a complete pair never exist one without the other.
+ *
+ * Every pair write (the claim, both marks, the results) is guarded in its statement by this
+ * attempt's fencing token (ctx.fencingToken), not only by the task's uid, which is the same on
+ * every retry: an attempt that lost its lease but was not yet aborted writes nothing, and cannot
+ * turn the pair its successor completed back into `benchmark_complete` or store a second set of runs.
  *
  * A non-zero exit, a timeout, or missing or invalid metrics throws: the task retries per the
  * sweep's retry policy. The final failure is recorded by the worker's `task:failed` listener
@@ -92,10 +98,12 @@ export function benchmarkEnv(base: NodeJS.ProcessEnv, sweepEnv: Record<string, s
 type Outcome = { skipped: string } | { owned: true };
 
 /** Step 1: own the pair, or say why this task will not run it. */
-async function takePair(deps: SweepDeps, sweep: Sweep, config: SweepConfig, sha: string, uid: string): Promise<Outcome> {
+async function takePair(deps: SweepDeps, sweep: Sweep, config: SweepConfig, sha: string, ctx: TaskContext): Promise<Outcome> {
+  const uid = ctx.uid;
   const pair = await getPair(deps.pool, { repo: sweep.repoKey, sha, configHash: config.hash, architecture: sweep.architecture });
   if (pair?.status === 'complete') return { skipped: 'the pair is complete already' };
   if (pair && (pair.status === 'in_progress' || pair.status === 'benchmark_complete')) {
+    // Held by this task: claimed at fire time, or by an earlier attempt. Later writes check the token.
     return pair.taskUid === uid ? { owned: true } : { skipped: `the pair is held by task ${pair.taskUid ?? '(none)'}` };
   }
   // Waiting or failed: claim it now (a task submitted by hand, or whose fire-time claim was cleaned up).
@@ -107,6 +115,7 @@ async function takePair(deps: SweepDeps, sweep: Sweep, config: SweepConfig, sha:
     configName: config.name,
     status: 'in_progress',
     taskUid: uid,
+    fencingToken: ctx.fencingToken,
     architecture: sweep.architecture,
     claim: true,
     maxAttempts: sweep.maxFailedAttempts,
@@ -121,7 +130,7 @@ function logTail(log: Buffer): string {
 export async function runBenchmark(deps: SweepDeps, kwargs: Partial<BenchmarkKwargs>, ctx: TaskContext): Promise<Record<string, unknown>> {
   const { sweep, config, sha } = lookupPair(deps.sweeps, kwargs);
   const started = Date.now();
-  const taken = await takePair(deps, sweep, config, sha, ctx.uid);
+  const taken = await takePair(deps, sweep, config, sha, ctx);
   if ('skipped' in taken) {
     ctx.logger.info({ sweep: sweep.name, sha, reason: taken.skipped }, 'benchmark skipped');
     return { sha, config: config.hash, skipped: taken.skipped };
@@ -199,23 +208,28 @@ export async function runBenchmark(deps: SweepDeps, kwargs: Partial<BenchmarkKwa
     }
     if (ctx.signal.aborted) throw ctx.signal.reason;
 
-    const mark = (status: 'benchmark_complete' | 'complete') => ({
+    const pair: AttemptPair = {
       repo: sweep.repoKey,
-      gitDir: sweep.repo,
-      refs: [sha],
-      config: config.value,
-      configName: config.name,
-      status,
-      taskUid: ctx.uid,
+      sha,
+      configHash: config.hash,
       architecture: sweep.architecture,
-    });
-    await markCommits(deps.pool, mark('benchmark_complete'));
+      taskUid: ctx.uid,
+      fencingToken: ctx.fencingToken,
+    };
+    // Refused when this attempt lost its lease (the worker then discards its outcome) or the pair
+    // was taken from the task (then this is the attempt's failure, and retrying cannot help).
+    const notOwned = () =>
+      new NonRetryableError(
+        'the pair is no longer owned by this attempt (its lease was lost, or the pair was taken); its results are not stored',
+      );
+    if (!(await markOwnedPair(deps.pool, pair, 'benchmark_complete'))) throw notOwned();
     const stored = await inTransaction(deps.pool, async (client) => {
-      const pair = { repo: sweep.repoKey, sha, configHash: config.hash, architecture: sweep.architecture, taskUid: ctx.uid };
-      if (!(await lockOwnedPair(client, pair)))
-        throw new NonRetryableError('the pair is no longer owned by this task; its results are not stored');
+      if (!(await lockOwnedPair(client, pair))) throw notOwned();
       const r = await storeResults(client, merge(prepared));
-      await markCommits(client, mark('complete'));
+      // Cannot be refused now that both rows are locked; checked anyway, as every pair write is.
+      if (!(await markOwnedPair(client, pair, 'complete'))) throw notOwned();
+      // With the results: a bisection waiting for this commit takes its next step (bisect-hooks.ts).
+      await bisectionRunStored(client, pair);
       return r;
     });
     return {

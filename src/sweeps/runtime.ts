@@ -2,19 +2,22 @@ import type pg from 'pg';
 import { coerceError, type Logger, silentLogger } from '../logger.ts';
 import { defineTask, type TaskDefinition } from '../worker/registry.ts';
 import { Worker } from '../worker/worker.ts';
+import { runBisectStep } from './bisect.ts';
+import { BISECT_TASK, bisectionRunFailed } from './bisect-hooks.ts';
 import type { Sweeps } from './config.ts';
 import { fireSweep, SWEEP_TASK } from './fire.ts';
 import { failPairsOfErroredTasks } from './pairs.ts';
 import { BENCHMARK_TASK, type BenchmarkKwargs, runBenchmark, type SweepDeps } from './run.ts';
 import { removeLeftovers } from './worktree.ts';
 
-/** The two task definitions of sweeps, bound to a sweeps file and a database. */
+/** The task definitions of sweeps (fire, benchmark, bisection step), bound to a sweeps file and a database. */
 export function sweepTasks(deps: SweepDeps, track: <T>(p: Promise<T>) => Promise<T> = (p) => p) {
   const fire = defineTask<[], { sweep?: unknown }>(SWEEP_TASK, (_args, kwargs, ctx) =>
     track(fireSweep(deps, String(kwargs.sweep), ctx.signal)),
   );
   const bench = defineTask<[], Partial<BenchmarkKwargs>>(BENCHMARK_TASK, (_args, kwargs, ctx) => track(runBenchmark(deps, kwargs, ctx)));
-  return { fire, bench };
+  const bisect = defineTask<[], Record<string, unknown>>(BISECT_TASK, (_args, kwargs, ctx) => track(runBisectStep(deps, kwargs, ctx)));
+  return { fire, bench, bisect };
 }
 
 export interface SweepRuntimeOptions {
@@ -65,7 +68,7 @@ export class SweepRuntime {
       staleSeconds: opts.staleSeconds,
       onCommandStart: opts.onCommandStart,
     };
-    const { fire, bench } = sweepTasks(this.deps, (p) => this.track(p));
+    const { fire, bench, bisect } = sweepTasks(this.deps, (p) => this.track(p));
     let maintenance = opts.maintenance ?? true;
     for (const namespace of this.namespaces) {
       const limits = opts.sweeps.sweeps.filter((s) => s.namespace === namespace).map((s) => s.concurrencyPerWorker);
@@ -73,11 +76,16 @@ export class SweepRuntime {
       maintenance = false;
       benchWorker.on('task:failed', ({ task, status }) => {
         if (status !== 'error') return;
-        failPairsOfErroredTasks(opts.pool, { taskUid: task.uid }).catch((err: unknown) =>
+        failPairsOfErroredTasks(opts.pool, { taskUid: task.uid, fencingToken: task.fencingToken }).catch((err: unknown) =>
           this.logger.warn({ err: coerceError(err), taskUid: task.uid }, 'could not mark the pair failed; the next fire will'),
         );
+        // A bisection waiting for this run skips its commit now, not when its watchdog comes due.
+        bisectionRunFailed(opts.pool, task.uid).catch((err: unknown) =>
+          this.logger.warn({ err: coerceError(err), taskUid: task.uid }, 'could not wake the bisection; its watchdog will'),
+        );
       });
-      this.workers.push(benchWorker, this.worker([fire], namespace, 2, false));
+      // Bisection steps are quick (git and a few statements), like fires: they share this worker.
+      this.workers.push(benchWorker, this.worker([fire, bisect], namespace, 2, false));
     }
   }
 

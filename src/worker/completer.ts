@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { ClaimOptions } from '../queue/claim.ts';
-import { completeMany } from '../queue/complete.ts';
+import { checkResult, completeMany } from '../queue/complete.ts';
 import { completeAndClaim } from '../queue/complete-and-claim.ts';
 import { explainLoss } from '../queue/ownership.ts';
 import type { ClaimedTask } from '../queue/task.ts';
@@ -49,9 +49,21 @@ export class Completer {
     private readonly successors?: Successors,
   ) {}
 
+  /**
+   * Rejects at once, without joining a batch, when the result cannot be stored (see checkResult):
+   * a batch is one statement, and one bad result in it would fail every task flushed alongside.
+   * The caller fails just this attempt, as if its handler had thrown.
+   */
   complete(uid: string, fencingToken: number, result: unknown): Promise<void> {
+    let checked: unknown;
+    try {
+      checked = checkResult(result);
+    } catch (err) {
+      // Not only ValidationError: a cyclic result overflows the stack, a getter may throw.
+      return Promise.reject(err);
+    }
     return new Promise((resolve, reject) => {
-      this.queue.push({ uid, fencingToken, result, resolve, reject });
+      this.queue.push({ uid, fencingToken, result: checked, resolve, reject });
       this.schedulePump();
     });
   }

@@ -26,7 +26,11 @@ export class Maintenance extends EventEmitter<{
   rescued: [{ uid: string; status: TaskStatus }[]];
   pruned: [number];
   'events:pruned': [number];
-  error: [Error];
+  /**
+   * A pass failed (the database is unreachable, a statement failed). Already logged; the next
+   * pass runs on schedule all the same. Not 'error', which Node throws when nobody listens.
+   */
+  'maintenance:error': [{ error: Error }];
 }> {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -93,8 +97,12 @@ export class Maintenance extends EventEmitter<{
       }
     } catch (err) {
       const e = coerceError(err);
-      this.opts.logger.error({ err: e }, 'maintenance pass failed');
-      this.emit('error', e);
+      this.opts.logger.error({ err: e }, 'maintenance pass failed; retrying next interval');
+      try {
+        this.emit('maintenance:error', { error: e });
+      } catch (listenerErr) {
+        this.opts.logger.error({ err: coerceError(listenerErr) }, 'maintenance:error listener threw');
+      }
     }
     return { rescued, pruned, eventsPruned };
   }

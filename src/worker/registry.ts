@@ -12,6 +12,13 @@ export interface TaskContext {
   /** 1 on the first run, 2 on the first retry, and so on. */
   attempt: number;
   /**
+   * This attempt's fencing token: every claim of the task draws a new, larger one. The uid stays
+   * the same across retries, so a write of the handler's own that must not outlive its lease
+   * checks, in the same statement, that the task is still `processing` under this token: an
+   * attempt that lost its lease (and is about to be aborted) then changes nothing.
+   */
+  fencingToken: number;
+  /**
    * Aborted when the attempt must stop: its timeout passed, it was cancelled, the worker lost the
    * lease, or the worker is shutting down past its grace period. `signal.reason` says which.
    * Pass it to fetch, child processes and anything else that accepts one.

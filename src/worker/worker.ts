@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type pg from 'pg';
+import { isConnectionError, reconnectDelay } from '../db/connection-errors.ts';
 import { LeaseLost } from '../errors.ts';
 import { coerceError, type Logger, silentLogger } from '../logger.ts';
 import { claim } from '../queue/claim.ts';
@@ -84,6 +85,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
   private loopDone: Promise<void> | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private heartbeating: Promise<void> | undefined;
+  private heartbeatRetry: NodeJS.Timeout | undefined;
   /** The last claim found fewer due tasks than it asked for: don't re-claim on every finished task. */
   private drained = false;
   /**
@@ -143,6 +145,8 @@ export class Worker extends SafeEmitter<WorkerEvents> {
           this.wakeup.wake();
         }
       });
+      // Already logged as a warning by the notifier; polling covers the gap until it reconnects.
+      this.notifier.on('listen:lost', ({ error }) => this.safeEmit('worker:error', { error, during: 'listen' }));
     }
     if (opts.maintenance ?? true) {
       this.maintenance = new Maintenance({
@@ -152,6 +156,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
         eventRetentionSeconds: opts.eventRetentionSeconds,
       });
       this.maintenance.on('rescued', (rows) => this.safeEmit('maintenance:rescued', rows));
+      this.maintenance.on('maintenance:error', ({ error }) => this.safeEmit('worker:error', { error, during: 'maintenance' }));
     }
   }
 
@@ -172,12 +177,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       await this.notifier.start().catch((err) => this.reportError(err, 'listen'));
     }
     this.maintenance?.start();
-    const beatMs = Math.max(250, (this.leaseSeconds * 1000) / 3);
-    this.heartbeatTimer = setInterval(() => {
-      this.heartbeating ??= this.beat().finally(() => {
-        this.heartbeating = undefined;
-      });
-    }, beatMs);
+    this.heartbeatTimer = setInterval(() => this.beatNow(), this.beatMs);
     this.loopDone = this.loop();
     this.logger.info({ namespaces: this.namespaces, tasks: this.names, concurrency: this.concurrency }, 'worker started');
     this.safeEmit('worker:started', { workerId: this.workerId });
@@ -216,9 +216,11 @@ export class Worker extends SafeEmitter<WorkerEvents> {
         } catch (err) {
           this.reserved -= free;
           this.reportError(err, 'claim');
-          // Database trouble: back off (capped) instead of hammering it.
+          // Database trouble: back off (capped) instead of hammering it, with jitter so that workers
+          // which lost the same server at the same instant do not come back in step. A wake (the
+          // notifier's '*' once LISTEN is back, a slot freed, stop()) ends the wait early.
           errorDelay = Math.min(this.pollIntervalMs * 5, Math.max(100, errorDelay * 2));
-          await this.wakeup.wait(errorDelay);
+          await this.wakeup.wait(errorDelay * (0.5 + Math.random() / 2));
           continue;
         }
         this.reserved -= free;
@@ -270,6 +272,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
         task: task.task,
         namespace: task.namespace,
         attempt: task.attempts,
+        fencingToken: task.fencingToken,
         signal: controller.signal,
         get logger() {
           return log();
@@ -279,7 +282,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       // handler that ignores its signal cannot hold a slot (or a lost lease) forever.
       const result = await Promise.race([Promise.resolve().then(() => def.handler(task.args, task.kwargs, ctx)), aborted]);
       clearTimeout(timer);
-      await this.completer.complete(task.uid, task.fencingToken, result);
+      await this.completeRetrying(task, result, controller.signal);
       this.safeEmit('task:completed', { task, result, durationMs: Date.now() - started });
     } catch (err) {
       clearTimeout(timer);
@@ -318,7 +321,40 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     }
   }
 
+  /**
+   * Record a result, retrying while the database is unreachable: the work is done, and dropping
+   * its result would have the task run again once its lease expires. Bounded by the lease (past
+   * it the task may be rescued and run elsewhere, and the fencing token refuses a late write
+   * anyway) and by the attempt's signal (lease lost, shutdown).
+   */
+  private async completeRetrying(task: ClaimedTask, result: unknown, signal: AbortSignal): Promise<void> {
+    const giveUpAt = Date.now() + this.leaseSeconds * 1000;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.completer.complete(task.uid, task.fencingToken, result);
+        return;
+      } catch (err) {
+        if (!isConnectionError(err) || signal.aborted || Date.now() >= giveUpAt) throw err;
+        this.reportError(err, 'complete (will retry)');
+        await abortableDelay(Math.min(reconnectDelay(attempt), giveUpAt - Date.now()), signal);
+      }
+    }
+  }
+
+  /** A third of the lease: two beats may fail before the lease runs out. */
+  private get beatMs(): number {
+    return Math.max(250, (this.leaseSeconds * 1000) / 3);
+  }
+
+  /** One heartbeat unless one is in flight. A failed one is retried soon rather than a full beat later (see beat()). */
+  private beatNow(): void {
+    this.heartbeating ??= this.beat().finally(() => {
+      this.heartbeating = undefined;
+    });
+  }
+
   private async beat(): Promise<void> {
+    clearTimeout(this.heartbeatRetry);
     const entries = [...this.running.values()];
     if (entries.length === 0) return;
     try {
@@ -337,6 +373,12 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       }
     } catch (err) {
       this.reportError(err, 'heartbeat');
+      // Database unreachable (a restart, a killed connection): the running handlers go on, and the
+      // lease keeps them ours only if a beat gets through before it expires. Retrying every second
+      // or so renews it as soon as the database is back, instead of up to a beat interval later.
+      if (this.state !== 'stopped') {
+        this.heartbeatRetry = setTimeout(() => this.beatNow(), Math.min(1000, this.beatMs / 2));
+      }
     }
   }
 
@@ -382,7 +424,9 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       await inFlight();
     }
     clearInterval(this.heartbeatTimer);
+    clearTimeout(this.heartbeatRetry);
     await this.heartbeating;
+    clearTimeout(this.heartbeatRetry);
     await this.completer.drain();
     await this.maintenance?.stop();
     await this.notifier?.stop();
@@ -396,4 +440,18 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     if (!this.maintenance) return { rescued: 0, pruned: 0 };
     return this.maintenance.runOnce();
   }
+}
+
+/** Wait `ms`, or less if `signal` aborts first; never rejects. */
+function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, ms));
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

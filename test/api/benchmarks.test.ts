@@ -269,6 +269,9 @@ describe('benchmark results API', () => {
       expectProblem(await get(app(), `/benchmarks/series?repo=${repo}`), 400, { field: 'metric' });
       expectProblem(await get(app(), '/benchmarks/series?metric=rps'), 400, { field: 'repo' });
       expectProblem(await get(app(), `/benchmarks/series?metric=rps&repo=${repo}&tag=x`), 400, { message: 'unknown field(s): tag' });
+      // PostgreSQL refuses NUL in text: a tag filter holding one must be a 400, never a failed query (a 500).
+      expect((await get(app(), `/benchmarks/series?metric=rps&repo=${repo}&tags[command]=a%00b`)).status).toBe(400);
+      expect((await get(app(), `/benchmarks/series?metric=rps&repo=${repo}&tags[a%00b]=x`)).status).toBe(400);
     });
   });
 });

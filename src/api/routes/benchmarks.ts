@@ -27,7 +27,8 @@ registerOperations([
   {
     method: 'post',
     path: '/benchmarks/results',
-    summary: 'Store benchmark results (eventix, valkey metrics.json or github-action-benchmark): every run and point, or nothing',
+    summary:
+      'Store benchmark results (eventix, valkey metrics.json, github-action-benchmark or llm-profile): every run and point, or nothing',
     scope: 'submit',
     body: resultsPushBody,
     ok: { status: 201, schema: pushResultOut, description: 'Stored; `runs` lists the new runs’ uids' },

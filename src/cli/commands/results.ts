@@ -9,6 +9,10 @@ import { ValidationError } from '../../errors.ts';
 import { fail } from '../runtime.ts';
 import { onShutdownSignals } from '../signals.ts';
 import { printJson, withDatabase } from '../with-database.ts';
+import { registerResultsAlerts, registerResultsChanges, registerResultsEvaluate } from './results-alerts.ts';
+import { registerResultsBaselines } from './results-baselines.ts';
+import { registerResultsCompare } from './results-compare.ts';
+import { registerResultsNearest } from './results-nearest.ts';
 
 interface PushFlags {
   file: string;
@@ -91,11 +95,18 @@ async function prepare(opts: PushFlags): Promise<PreparedResults> {
 }
 
 export function registerResults(program: Command): void {
-  const results = program.command('results').description('benchmark results: push files into the results store, prune old runs');
+  const results = program
+    .command('results')
+    .description('benchmark results: push files into the results store, prune old runs, look up the nearest profile');
+  registerResultsNearest(results);
+  registerResultsBaselines(results);
+  registerResultsCompare(results);
 
   results
     .command('push')
-    .description('store a results file (eventix, valkey metrics.json or github-action-benchmark): all its runs and points, or nothing')
+    .description(
+      'store a results file (eventix, valkey metrics.json, github-action-benchmark or llm-profile): all its runs and points, or nothing',
+    )
     .requiredOption('--file <file>', 'the results file (- for stdin)')
     .option('--repo <repo>', "the runs' repository, unless the file names it")
     .option('--sha <sha>', 'the commit benchmarked (a full sha), unless the file names it')
@@ -126,6 +137,10 @@ export function registerResults(program: Command): void {
         for (const s of result.skipped) process.stdout.write(`  skipped ${s.field}: ${s.message}\n`);
       });
     });
+
+  registerResultsChanges(results);
+  registerResultsAlerts(results);
+  registerResultsEvaluate(results);
 
   results
     .command('prune')

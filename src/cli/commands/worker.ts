@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { type BenchmarkRuntime, benchmarkRuntimeFromConfig } from '../../benchmarks/alerts/runtime.ts';
 import { connect } from '../../db/connect.ts';
 import type { SweepRuntime } from '../../sweeps/runtime.ts';
 import { workerFromConfig } from '../../worker/from-config.ts';
@@ -84,9 +85,13 @@ export function registerWorker(program: Command): void {
           process.stdout.write(`Eventix ${describeRuntime(sweepRuntime, sweeps)}`);
           if (!worker) process.stdout.write(`Database: ${conn.describe}\n`);
         }
+        // The built-in benchmark tasks (namespace eventix.benchmarks), unless EVENTIX_BENCHMARK_WORKER=false.
+        const benchmarkRuntime: BenchmarkRuntime | undefined = benchmarkRuntimeFromConfig(config, conn.database.pool, logger);
+        await benchmarkRuntime?.start();
         await shutdown;
         await worker?.stop();
         await sweepRuntime?.stop();
+        await benchmarkRuntime?.stop();
         await conn.close();
         process.stdout.write('Eventix worker stopped\n');
         process.exit(EXIT.ok);
