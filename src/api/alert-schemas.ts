@@ -118,6 +118,8 @@ export const alertPatchBody = z
       .number()
       .int()
       .min(1)
+      // The column is an integer: a larger value must be refused here, not by PostgreSQL (a 500).
+      .max(2_147_483_647)
       .optional()
       .describe('The revision you read: answered 409 AlertConflict when the alert has changed since.'),
   })

@@ -217,10 +217,18 @@ export function buildOpenApi(opts: { authenticated: boolean }) {
       };
     }
     // Every non-public operation reads or writes the database, so each may answer 503 while it is away.
+    // The body limit is global (any POST/PUT/PATCH may get 413), and a route that reads a JSON body
+    // refuses another content type with 415: said once here, not route by route (the chaos fuzzer
+    // found both missing from routes that answer them).
+    const writes = op.method === 'post' || op.method === 'put' || op.method === 'patch';
     const errors = [
-      ...(op.errors ?? []),
-      ...(op.scope !== 'public' && opts.authenticated ? [401, 403] : []),
-      ...(op.scope !== 'public' ? [503] : []),
+      ...new Set([
+        ...(op.errors ?? []),
+        ...(writes ? [413] : []),
+        ...(writes && op.body ? [415] : []),
+        ...(op.scope !== 'public' && opts.authenticated ? [401, 403] : []),
+        ...(op.scope !== 'public' ? [503] : []),
+      ]),
     ];
     for (const status of errors) {
       responses[status] = {

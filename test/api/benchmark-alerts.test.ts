@@ -135,6 +135,8 @@ describe('change points and alerts API', () => {
     expectProblem(await patch(`/benchmarks/alerts/${alertId}`, { status: 'open', extra: 1 }), 400, { field: '(body)', message: 'extra' });
     expectProblem(await patch(`/benchmarks/alerts/${alertId}`, { status: 'open', note: '' }), 400, { field: 'note' });
     expectProblem(await patch(`/benchmarks/alerts/${alertId}`, { status: 'open', revision: 'x' }), 400, { field: 'revision' });
+    // Found by the chaos fuzzer: past the integer column's range this was a 500 from PostgreSQL.
+    expectProblem(await patch(`/benchmarks/alerts/${alertId}`, { status: 'open', revision: 2_147_483_648 }), 400, { field: 'revision' });
     expectProblem(await send(app(), 'PATCH', `/benchmarks/alerts/${alertId}`, { body: 'status=open', contentType: 'text/plain' }), 415);
   });
 
