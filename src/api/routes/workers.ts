@@ -24,22 +24,53 @@ export interface WorkerRoutesDeps {
 
 const DEFAULT_LEASE = 30;
 
-/** Sleep until a NOTIFY for one of `namespaces`, the interval, or the request's abort. */
-function nap(deps: WorkerRoutesDeps, namespace: string, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      deps.notifications?.off('notify', onNotify);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const onNotify = (ns: string) => {
-      if (ns === namespace || ns === '*') done();
-    };
-    const timer = setTimeout(done, ms);
-    deps.notifications?.on('notify', onNotify);
-    signal.addEventListener('abort', done, { once: true });
-  });
+/**
+ * Wake-ups of one long-poll. The listener is registered for the whole request, not only while it
+ * sleeps: a NOTIFY that arrives while a claim runs may announce a task that claim's snapshot could
+ * not see, and one listened for only during the sleep was lost, leaving the poll asleep until its
+ * interval (seen in a test that terminates every connection: 30 s instead of at once).
+ */
+class Wakeups {
+  private pending = false;
+  private wake: (() => void) | undefined;
+  private readonly onNotify = (ns: string) => {
+    if (ns !== this.namespace && ns !== '*') return;
+    this.pending = true;
+    this.wake?.();
+  };
+
+  constructor(
+    private readonly notifications: EventEmitter | undefined,
+    private readonly namespace: string,
+  ) {
+    notifications?.on('notify', this.onNotify);
+  }
+
+  /** Forget earlier wake-ups: call just before a claim, which sees everything committed by then. */
+  reset(): void {
+    this.pending = false;
+  }
+
+  /** Sleep until a wake-up (or one that came since reset()), the interval, or the request's abort. */
+  sleep(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.pending || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  close(): void {
+    this.notifications?.off('notify', this.onNotify);
+    this.wake?.();
+  }
 }
 
 /** Remote workers: claim over HTTP, then heartbeat/complete/fail under the fencing token. */
@@ -49,22 +80,28 @@ export function claimRoutes(deps: WorkerRoutesDeps) {
     const namespace = body.namespace ?? 'default';
     const deadline = Date.now() + (body.wait_seconds ?? 0) * 1000;
     const signal = c.req.raw.signal;
-    for (;;) {
-      // A client that hung up must not be handed tasks nobody will run.
-      if (signal.aborted) return c.json({ tasks: [] });
-      const tasks = await claim(deps.database.pool, {
-        workerId: body.worker_id,
-        namespaces: [namespace],
-        tasks: body.tasks,
-        limit: body.limit ?? 1,
-        leaseSeconds: body.lease_seconds ?? DEFAULT_LEASE,
-      });
-      const remaining = deadline - Date.now();
-      if (tasks.length || remaining <= 0) {
-        if (tasks.length) deps.onClaimed?.(tasks);
-        return c.json({ tasks: tasks.map(claimedToJson) });
+    const wakeups = new Wakeups(deps.notifications, namespace);
+    try {
+      for (;;) {
+        // A client that hung up must not be handed tasks nobody will run.
+        if (signal.aborted) return c.json({ tasks: [] });
+        wakeups.reset();
+        const tasks = await claim(deps.database.pool, {
+          workerId: body.worker_id,
+          namespaces: [namespace],
+          tasks: body.tasks,
+          limit: body.limit ?? 1,
+          leaseSeconds: body.lease_seconds ?? DEFAULT_LEASE,
+        });
+        const remaining = deadline - Date.now();
+        if (tasks.length || remaining <= 0) {
+          if (tasks.length) deps.onClaimed?.(tasks);
+          return c.json({ tasks: tasks.map(claimedToJson) });
+        }
+        await wakeups.sleep(Math.min(remaining, deps.longPollIntervalMs ?? 500), signal);
       }
-      await nap(deps, namespace, Math.min(remaining, deps.longPollIntervalMs ?? 500), signal);
+    } finally {
+      wakeups.close();
     }
   });
 }
