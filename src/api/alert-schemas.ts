@@ -4,6 +4,7 @@ import { ALERT_STATUSES, type Alert } from '../benchmarks/alerts/store.ts';
 import type { ChangePoint } from '../benchmarks/changes/detect.ts';
 import { architecture, branch, metricName, repo } from '../benchmarks/formats/index.ts';
 import { text } from '../queue/input.ts';
+import { tagFilter } from './benchmark-schemas.ts';
 
 /**
  * The wire format of change points and alerts (snake_case, like the rest of the API): request
@@ -28,8 +29,7 @@ export const changesQuery = z.strictObject({
   config: configRef.optional(),
   architecture: architecture.optional().describe('Empty: runs without an architecture.'),
   branch: branch.optional().describe('Only runs of this branch; its first-parent history orders the commits (EVENTIX_REPOS).'),
-  tags: z
-    .record(z.string().min(1).max(200), z.array(z.string().max(1000)).min(1))
+  tags: tagFilter
     .optional()
     .describe(
       'Sent as tags[<name>]=<value>, repeated for any of several values; every tag named must match. Each tag set is its own series.',

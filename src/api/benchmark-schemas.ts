@@ -91,16 +91,16 @@ export const runsQuery = z.strictObject({
   cursor: z.string().min(1).max(200).optional(),
 });
 
+/** A tag filter of a query: tag → accepted values. Storable text only: PostgreSQL refuses NUL (a 500 otherwise). */
+export const tagFilter = z.record(storable(z.string().min(1).max(200)), z.array(storable(z.string().max(1000))).min(1));
+
 export const seriesQuery = z.strictObject({
   metric: metricName,
   repo,
   config: configRef.optional(),
   architecture: architecture.optional().describe('Empty: runs without an architecture.'),
   branch: branch.optional(),
-  tags: z
-    .record(storable(z.string().min(1).max(200)), z.array(storable(z.string().max(1000))).min(1))
-    .optional()
-    .describe('Sent as tags[<name>]=<value>, repeated for any of several values; every tag named must match.'),
+  tags: tagFilter.optional().describe('Sent as tags[<name>]=<value>, repeated for any of several values; every tag named must match.'),
   since: dateTime.optional().describe('Commits ordered at or after this instant.'),
   until: dateTime.optional().describe('Commits ordered before this instant.'),
   limit: z.coerce.number().int().min(1).max(50_000).optional().describe('Newest points kept when more match (default 5000).'),

@@ -45,6 +45,31 @@ export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.infer<S
   return parsed.data;
 }
 
+const TAG_PARAM = /^tags\[(.+)\]$/;
+
+/**
+ * A query with a tag filter: `tags[name]=value` parameters (repeatable) gather into `tags`, the
+ * rest validates like any query. Maps, then fromEntries: a parameter named __proto__ becomes a
+ * field, never the object's prototype.
+ */
+export function readTaggedQuery<S extends z.ZodType>(c: Context, schema: S): z.infer<S> {
+  const raw = new Map<string, unknown>();
+  const tags = new Map<string, string[]>();
+  for (const [key, values] of Object.entries(c.req.queries())) {
+    const tag = TAG_PARAM.exec(key);
+    if (tag) {
+      const name = tag[1] as string;
+      tags.set(name, [...(tags.get(name) ?? []), ...values]);
+    } else {
+      raw.set(key, values.length === 1 ? values[0] : values);
+    }
+  }
+  if (tags.size) raw.set('tags', Object.fromEntries(tags));
+  const parsed = schema.safeParse(Object.fromEntries(raw));
+  if (!parsed.success) throw new ValidationError(issuesOf(parsed.error, '', '(query)'));
+  return parsed.data;
+}
+
 export function readUid(c: Context, param = 'uid'): string {
   const uid = c.req.param(param) ?? '';
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(uid)) {

@@ -20,7 +20,7 @@ import {
 } from '../alert-schemas.ts';
 import { type AppEnv, requireScope } from '../auth.ts';
 import { configFilter } from '../benchmark-schemas.ts';
-import { readJson, readQuery } from '../body.ts';
+import { readJson, readQuery, readTaggedQuery } from '../body.ts';
 import { registerOperations } from '../openapi.ts';
 
 const ALERT_404 = { 404: 'No alert with this id (code AlertNotFound)' };
@@ -67,27 +67,6 @@ registerOperations([
   },
 ]);
 
-const TAG_PARAM = /^tags\[(.+)\]$/;
-
-/** As GET /benchmarks/series: `tags[name]=value` parameters gather into `tags`. */
-function readChangesQuery(c: Context): ChangesQueryWire {
-  const raw = new Map<string, unknown>();
-  const tags = new Map<string, string[]>();
-  for (const [key, values] of Object.entries(c.req.queries())) {
-    const tag = TAG_PARAM.exec(key);
-    if (tag) {
-      const name = tag[1] as string;
-      tags.set(name, [...(tags.get(name) ?? []), ...values]);
-    } else {
-      raw.set(key, values.length === 1 ? values[0] : values);
-    }
-  }
-  if (tags.size) raw.set('tags', Object.fromEntries(tags));
-  const parsed = changesQuery.safeParse(Object.fromEntries(raw));
-  if (!parsed.success) throw new ValidationError(issuesOf(parsed.error, '', '(query)'));
-  return parsed.data;
-}
-
 function readId(c: Context): number {
   const id = c.req.param('id') ?? '';
   if (!/^[1-9]\d{0,14}$/.test(id)) throw new ValidationError([{ field: 'id', message: 'must be a positive integer (an alert id)' }]);
@@ -104,7 +83,7 @@ export function benchmarkAlertRoutes(deps: BenchmarkAlertRoutesDeps) {
   const settings = deps.settings ?? {};
   return new Hono<AppEnv>()
     .get('/changes', requireScope('read'), async (c) => {
-      const q = readChangesQuery(c);
+      const q = readTaggedQuery(c, changesQuery);
       const cfg = configFilter(q.config);
       const directions = q.direction
         ? { ...settings.directions, [q.metric]: q.direction === 'unknown' ? null : q.direction }

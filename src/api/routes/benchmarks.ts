@@ -20,7 +20,7 @@ import {
   seriesPointToJson,
   seriesQuery,
 } from '../benchmark-schemas.ts';
-import { readJson, readQuery } from '../body.ts';
+import { readJson, readQuery, readTaggedQuery } from '../body.ts';
 import { registerOperations } from '../openapi.ts';
 
 registerOperations([
@@ -57,28 +57,6 @@ registerOperations([
   },
 ]);
 
-const TAG_PARAM = /^tags\[(.+)\]$/;
-
-/** The series query: `tags[name]=value` parameters gather into `tags`, the rest validates like any query. */
-function readSeriesQuery(c: Context): SeriesQueryWire {
-  // Maps, then fromEntries: a parameter named __proto__ becomes a field, never the object's prototype.
-  const raw = new Map<string, unknown>();
-  const tags = new Map<string, string[]>();
-  for (const [key, values] of Object.entries(c.req.queries())) {
-    const tag = TAG_PARAM.exec(key);
-    if (tag) {
-      const name = tag[1] as string;
-      tags.set(name, [...(tags.get(name) ?? []), ...values]);
-    } else {
-      raw.set(key, values.length === 1 ? values[0] : values);
-    }
-  }
-  if (tags.size) raw.set('tags', Object.fromEntries(tags));
-  const parsed = seriesQuery.safeParse(Object.fromEntries(raw));
-  if (!parsed.success) throw new ValidationError(issuesOf(parsed.error, '', '(query)'));
-  return parsed.data;
-}
-
 export function benchmarkRoutes(deps: { database: Database }) {
   const pool = deps.database.pool;
   return new Hono<AppEnv>()
@@ -107,7 +85,7 @@ export function benchmarkRoutes(deps: { database: Database }) {
       return c.json({ runs: page.runs.map(runToJson), next_cursor: page.nextCursor });
     })
     .get('/series', requireScope('read'), async (c) => {
-      const q = readSeriesQuery(c);
+      const q = readTaggedQuery(c, seriesQuery);
       const series = await metricSeries(pool, { ...q, ...configFilter(q.config) });
       return c.json({ metric: q.metric, repo: q.repo, points: series.points.map(seriesPointToJson), truncated: series.truncated });
     });
