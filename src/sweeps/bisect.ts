@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { z } from 'zod';
+import type { AlertRow as StoredAlertRow } from '../benchmarks/alerts/store.ts';
 import { median } from '../benchmarks/changes/stats.ts';
 import { markCommits } from '../benchmarks/commits.ts';
 import { FULL_SHA, GitError, runGit } from '../benchmarks/git.ts';
@@ -118,23 +119,25 @@ export interface BisectStepResult {
 
 const stepKwargs = z.object({ alert_id: z.number().int().positive(), sweep: z.string().min(1) });
 
-interface AlertRow {
-  id: number;
-  series_hash: string;
-  repo: string;
-  metric: string;
-  config_id: number | null;
-  config_hash: string | null;
-  architecture: string;
-  tags: Record<string, unknown>;
-  status: string;
-  last_good_sha: string;
-  first_bad_sha: string;
-  before_median: number;
-  after_median: number;
-  culprit_sha: string | null;
-  bisection: Record<string, unknown> | null;
-}
+/** The columns of an alert a bisection reads (ALERT_SQL): the row type is the alert store's. */
+type AlertRow = Pick<
+  StoredAlertRow,
+  | 'id'
+  | 'series_hash'
+  | 'repo'
+  | 'metric'
+  | 'config_id'
+  | 'config_hash'
+  | 'architecture'
+  | 'tags'
+  | 'status'
+  | 'last_good_sha'
+  | 'first_bad_sha'
+  | 'before_median'
+  | 'after_median'
+  | 'culprit_sha'
+  | 'bisection'
+>;
 
 const ALERT_SQL = `
 select id, series_hash, repo, metric, config_id, config_hash, architecture, tags, status, last_good_sha, first_bad_sha,
