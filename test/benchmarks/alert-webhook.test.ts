@@ -1,6 +1,3 @@
-import { once } from 'node:events';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
 import { evaluateGroup, type SeriesGroup } from '../../src/benchmarks/alerts/evaluate.ts';
@@ -15,43 +12,10 @@ import { expectJson, type Json, post } from '../helpers/api.ts';
 import { type StepSeries, shaOf, step, stepDocuments } from '../helpers/bench-series.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { startReceiver } from '../helpers/webhook-receiver.ts';
 
-interface Received {
-  url: string;
-  headers: http.IncomingHttpHeaders;
-  body: Json;
-}
-
-/** A real HTTP receiver on a free loopback port; `answer(n)` gives the status of the n-th request, or 'hang'. */
-async function receiver(answer: (n: number) => number | 'hang') {
-  const requests: Received[] = [];
-  const server = http.createServer((req, res) => {
-    let text = '';
-    req.setEncoding('utf8');
-    req.on('data', (d: string) => {
-      text += d;
-    });
-    req.on('end', () => {
-      requests.push({ url: req.url ?? '', headers: req.headers, body: JSON.parse(text) });
-      const a = answer(requests.length);
-      if (a === 'hang') return;
-      res.writeHead(a, { 'content-type': 'text/plain' }).end(a === 200 ? 'ok' : 'nope');
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    // A secret in the path and the query, as real webhook URLs carry them.
-    url: `http://127.0.0.1:${port}/hooks/s3cr3t-token?key=k3y`,
-    requests,
-    close: async () => {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    },
-  };
-}
+/** A receiver at a URL with a secret in the path and the query, as real webhook URLs carry them. */
+const receiver = (answer: (n: number) => number | 'hang') => startReceiver<Json>({ path: '/hooks/s3cr3t-token?key=k3y', answer });
 
 describe('alert webhook', () => {
   const db = useTestDatabase();

@@ -1,7 +1,5 @@
-import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +10,7 @@ import { type Alert, listAlerts } from '../../src/benchmarks/alerts/store.ts';
 import { WEBHOOK_EVENT } from '../../src/benchmarks/alerts/webhook.ts';
 import { repoKey } from '../../src/benchmarks/repos.ts';
 import { getTask, submit } from '../../src/queue/index.ts';
-import type { BisectionState } from '../../src/sweeps/bisect.ts';
+import type { BisectionState } from '../../src/sweeps/bisect-state.ts';
 import { BISECT_TASK } from '../../src/sweeps/bisect-hooks.ts';
 import { runBound } from '../../src/sweeps/bisect-plan.ts';
 import { loadSweepsFile } from '../../src/sweeps/config.ts';
@@ -22,6 +20,7 @@ import { SweepRuntime } from '../../src/sweeps/runtime.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { BASE_TIME, fastImport, git, type TestRepo, tempRepo } from '../helpers/git.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { startReceiver } from '../helpers/webhook-receiver.ts';
 
 /**
  * Automatic bisection end to end (issue 11, point 5 and its "done when"): real PostgreSQL, a real
@@ -80,33 +79,7 @@ interface Delivery {
   body: { event: string; alert: { id: number; first_bad_sha: string; last_good_sha: string; series: { repo: string } } };
 }
 
-/** A real webhook receiver on a loopback port. */
-async function receiver() {
-  const deliveries: Delivery[] = [];
-  const server = http.createServer((req, res) => {
-    let text = '';
-    req.setEncoding('utf8');
-    req.on('data', (d: string) => {
-      text += d;
-    });
-    req.on('end', () => {
-      deliveries.push({ headers: req.headers, body: JSON.parse(text) });
-      res.writeHead(204).end();
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hooks/benchmarks`,
-    deliveries,
-    close: async () => {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-    },
-  };
-}
+const receiver = () => startReceiver<Delivery['body']>({ path: '/hooks/benchmarks' });
 
 describe('automatic bisection', () => {
   const db = useTestDatabase();
@@ -297,7 +270,7 @@ describe('automatic bisection', () => {
     );
 
     // The webhook received the alert when it opened (before the bisection named its culprit).
-    const delivery = await waitFor(() => hook.deliveries.find((d) => d.body.alert.id === alert.id), {
+    const delivery = await waitFor(() => hook.requests.find((d) => d.body.alert.id === alert.id), {
       timeoutMs: 30_000,
       message: 'the webhook received the alert',
     });
