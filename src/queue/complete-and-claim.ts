@@ -1,5 +1,5 @@
 import { type ClaimOptions, claimCtes, memoize, namespaceArray } from './claim.ts';
-import { type Completion, checkResult, completeCtes } from './complete.ts';
+import { type Completion, completeCtes, completionPayload } from './complete.ts';
 import { type Executor, run } from './executor.ts';
 import { type ClaimedTask, rowFromJson, toClaimedTask } from './task.ts';
 
@@ -28,8 +28,9 @@ export async function completeAndClaim(
   workerId: string,
   items: readonly Omit<Completion, 'workerId'>[],
   next: Omit<ClaimOptions, 'workerId'>,
+  opts: { resultsChecked?: boolean } = {},
 ): Promise<{ completed: Set<string>; claimed: ClaimedTask[] }> {
-  const payload = items.map((i) => ({ uid: i.uid, token: i.fencingToken, result: checkResult(i.result) }));
+  const payload = completionPayload(items, opts.resultsChecked);
   const namespaces = [...new Set(next.namespaces)];
   const rows = await run<{ uid: string; claimed: Record<string, unknown> | null }>(
     ex,

@@ -66,14 +66,24 @@ export function checkResult(result: unknown): unknown {
   return result;
 }
 
+/**
+ * The statement's payload. `checked`: every result has been through checkResult already (the
+ * worker's completer checks each one before it joins a batch), so it is not walked a second time
+ * on the hot path.
+ */
+export function completionPayload(items: readonly Omit<Completion, 'workerId'>[], checked = false) {
+  return items.map((i) => ({ uid: i.uid, token: i.fencingToken, result: checked ? (i.result ?? null) : checkResult(i.result) }));
+}
+
 /** Complete tasks held under one worker id. Returns uid → namespace of those completed; the rest had lost their lease. */
 export async function completeBatch(
   ex: Executor,
   workerId: string,
   items: readonly Omit<Completion, 'workerId'>[],
+  opts: { resultsChecked?: boolean } = {},
 ): Promise<Map<string, string>> {
   if (items.length === 0) return new Map();
-  const payload = items.map((i) => ({ uid: i.uid, token: i.fencingToken, result: checkResult(i.result) }));
+  const payload = completionPayload(items, opts.resultsChecked);
   const rows = await run<{ uid: string; namespace: string }>(
     ex,
     COMPLETE_MANY_SQL,
@@ -84,8 +94,13 @@ export async function completeBatch(
 }
 
 /** Complete tasks held under one worker id. Returns the uids that were completed; the rest had lost their lease. */
-export async function completeMany(ex: Executor, workerId: string, items: readonly Omit<Completion, 'workerId'>[]): Promise<Set<string>> {
-  return new Set((await completeBatch(ex, workerId, items)).keys());
+export async function completeMany(
+  ex: Executor,
+  workerId: string,
+  items: readonly Omit<Completion, 'workerId'>[],
+  opts: { resultsChecked?: boolean } = {},
+): Promise<Set<string>> {
+  return new Set((await completeBatch(ex, workerId, items, opts)).keys());
 }
 
 /** Complete one task, or throw LeaseLost / TaskNotFound and change nothing. */

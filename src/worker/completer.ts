@@ -108,11 +108,11 @@ export class Completer {
     try {
       let done: Set<string>;
       if (next) {
-        const r = await completeAndClaim(this.pool, this.workerId, batch, next);
+        const r = await completeAndClaim(this.pool, this.workerId, batch, next, { resultsChecked: true });
         done = r.completed;
         claimed = r.claimed;
       } else {
-        done = await completeMany(this.pool, this.workerId, batch);
+        done = await completeMany(this.pool, this.workerId, batch, { resultsChecked: true });
       }
       for (const p of batch) {
         if (done.has(p.uid)) p.resolve();
