@@ -1,6 +1,8 @@
 import type { Direction } from '../formats/normalized.ts';
 import { type ChangeKind, kindOf } from './direction.ts';
-import { mannWhitney, mean, medianInPlace, rankInto, studentTTestFromStats, variance } from './stats.ts';
+import { bestSplit, binarySegmentation, candidates, placeSplit } from './search.ts';
+import { mannWhitney, mean, medianInPlace, studentTTestFromStats, variance } from './stats.ts';
+import { stepOverTrend } from './trend.ts';
 
 /**
  * Change-point detection for benchmark series: the commits where the distribution of a metric
@@ -160,106 +162,6 @@ function prepare(series: readonly CommitSamples[]): Prepared {
   return { idx: Int32Array.from(idx), y: Float64Array.from(y), off: Int32Array.from(off), flat: Float64Array.from(flat) };
 }
 
-interface Split {
-  a: number;
-  b: number;
-  at: number;
-  z: number;
-}
-
-/** The best split of y[a, b) by the standardized rank-sum statistic, or null when none is allowed. */
-function bestSplit(y: Float64Array, a: number, b: number, minLen: number, vals: Float64Array, ranks: Float64Array): Split | null {
-  const n = b - a;
-  if (n < 2 * minLen) return null;
-  const v = vals.subarray(0, n);
-  for (let i = 0; i < n; i++) v[i] = y[a + i] as number;
-  const r = ranks.subarray(0, n);
-  const ties = rankInto(v, r);
-  const tieFactor = n + 1 - ties / (n * (n - 1));
-  if (!(tieFactor > 0)) return null;
-  let s = 0;
-  let bestZ = 0;
-  let bestK = -1;
-  const half = (n + 1) / 2;
-  for (let k = 1; k < n; k++) {
-    s += r[k - 1] as number;
-    if (k < minLen || n - k < minLen) continue;
-    const z = (s - k * half) / Math.sqrt(((k * (n - k)) / 12) * tieFactor);
-    if (Math.abs(z) > Math.abs(bestZ)) {
-      bestZ = z;
-      bestK = k;
-    }
-  }
-  return bestK < 0 ? null : { a, b, at: a + bestK, z: bestZ };
-}
-
-/** Sum of absolute deviations of y[a, b) from its median. */
-function absDeviation(y: Float64Array, a: number, b: number): number {
-  const part = y.slice(a, b);
-  const med = medianInPlace(part.slice());
-  let sum = 0;
-  for (let i = 0; i < part.length; i++) sum += Math.abs((part[i] as number) - med);
-  return sum;
-}
-
-/** The split within two commits of `c` (each side of [l, r) keeping minLen) with the least absolute deviation. */
-function placeSplit(y: Float64Array, l: number, r: number, c: number, minLen: number): number {
-  let best = c;
-  let bestCost = absDeviation(y, l, c) + absDeviation(y, c, r);
-  for (let s = Math.max(l + minLen, c - 2); s <= Math.min(r - minLen, c + 2); s++) {
-    if (s === c) continue;
-    const cost = absDeviation(y, l, s) + absDeviation(y, s, r);
-    // Strictly better only: a tie keeps the rank statistic's choice.
-    if (cost < bestCost - 1e-12 * Math.abs(bestCost)) {
-      best = s;
-      bestCost = cost;
-    }
-  }
-  return best;
-}
-
-/** Seeded binary segmentation: candidate split positions (indices into the measured commits). */
-function candidates(y: Float64Array, minLen: number, zMin: number): number[] {
-  const m = y.length;
-  const vals = new Float64Array(m);
-  const ranks = new Float64Array(m);
-  const splits: Split[] = [];
-  const smallest = Math.max(2 * minLen, 10);
-  for (let len = m; len >= smallest; len = Math.floor(len / 2)) {
-    const shift = Math.max(1, Math.floor(len / 2));
-    for (let a = 0; ; a += shift) {
-      const b = Math.min(m, a + len);
-      const s = bestSplit(y, b - len < 0 ? 0 : b - len, b, minLen, vals, ranks);
-      if (s && Math.abs(s.z) >= zMin) splits.push(s);
-      if (b >= m) break;
-    }
-    if (len === smallest) break;
-  }
-  splits.sort((p, q) => Math.abs(q.z) - Math.abs(p.z));
-  const taken: number[] = [];
-  for (const s of splits) {
-    if (taken.some((t) => t > s.a && t < s.b)) continue;
-    taken.push(s.at);
-  }
-  return taken.sort((p, q) => p - q);
-}
-
-/** Plain binary segmentation (for the ablations): split while the best |z| of a segment reaches zMin. */
-function binarySegmentation(y: Float64Array, minLen: number, zMin: number): number[] {
-  const vals = new Float64Array(y.length);
-  const ranks = new Float64Array(y.length);
-  const out: number[] = [];
-  const stack: [number, number][] = [[0, y.length]];
-  while (stack.length) {
-    const [a, b] = stack.pop() as [number, number];
-    const s = bestSplit(y, a, b, minLen, vals, ranks);
-    if (!s || Math.abs(s.z) < zMin) continue;
-    out.push(s.at);
-    stack.push([a, s.at], [s.at, b]);
-  }
-  return out.sort((p, q) => p - q);
-}
-
 function confirm(x: ArrayLike<number>, y: ArrayLike<number>, test: Resolved['test']): number {
   if (test === 'mann-whitney') return mannWhitney(x, y).pValue;
   const t = studentTTestFromStats(mean(x), Math.sqrt(variance(x)), x.length, mean(y), Math.sqrt(variance(y)), y.length).pValue;
@@ -285,81 +187,6 @@ function summarize(p: Prepared, from: number, to: number): { summary: SideSummar
   const summary = { commits: to - from, samples: pool.length, mean: sum / pool.length, median: 0 };
   summary.median = medianInPlace(pool);
   return { summary, pool };
-}
-
-/**
- * The drift guard's fit on the per-commit medians of [l, r): y = a + b·x + d·[x ≥ x_c] by least
- * squares (x = input index), refitted once with the residuals clipped at 2.5 robust standard
- * deviations (MAD) so that outliers do not decide. Returns d and its t statistic.
- */
-export function stepOverTrend(x: ArrayLike<number>, y: ArrayLike<number>, split: number): { step: number; t: number; slopeT: number } {
-  const n = y.length;
-  if (n < 4 || split <= 0 || split >= n) return { step: 0, t: 0, slopeT: 0 };
-  const x0 = x[0] as number;
-  const w = new Float64Array(n);
-  for (let i = 0; i < n; i++) w[i] = y[i] as number;
-  let fit = ols3(x, w, split, x0);
-  const res = new Float64Array(n);
-  for (let i = 0; i < n; i++) res[i] = Math.abs((y[i] as number) - fit.predict(i));
-  const mad = medianInPlace(res.slice()) * 1.4826;
-  if (mad > 0) {
-    const lim = 2.5 * mad;
-    for (let i = 0; i < n; i++) {
-      const p = fit.predict(i);
-      const r = (y[i] as number) - p;
-      w[i] = r > lim ? p + lim : r < -lim ? p - lim : (y[i] as number);
-    }
-    fit = ols3(x, w, split, x0);
-  }
-  const ratio = (v: number, se: number) => (se > 0 ? v / se : v === 0 ? 0 : Math.sign(v) * Number.POSITIVE_INFINITY);
-  return { step: fit.step, t: ratio(fit.step, fit.se), slopeT: ratio(fit.slope, fit.slopeSe) };
-}
-
-function ols3(x: ArrayLike<number>, y: ArrayLike<number>, split: number, x0: number) {
-  const n = y.length;
-  // Normal equations for columns [1, x − x0, step].
-  let sx = 0;
-  let sxx = 0;
-  let ss = 0;
-  let sxs = 0;
-  let sy = 0;
-  let sxy = 0;
-  let ssy = 0;
-  for (let i = 0; i < n; i++) {
-    const xi = (x[i] as number) - x0;
-    const si = i >= split ? 1 : 0;
-    const yi = y[i] as number;
-    sx += xi;
-    sxx += xi * xi;
-    ss += si;
-    sxs += xi * si;
-    sy += yi;
-    sxy += xi * yi;
-    ssy += si * yi;
-  }
-  // Solve [[n, sx, ss], [sx, sxx, sxs], [ss, sxs, ss]] · [a, b, d] = [sy, sxy, ssy] (Cramer).
-  const m00 = n;
-  const m01 = sx;
-  const m02 = ss;
-  const m11 = sxx;
-  const m12 = sxs;
-  const m22 = ss;
-  const c00 = m11 * m22 - m12 * m12;
-  const c01 = m02 * m12 - m01 * m22;
-  const c02 = m01 * m12 - m02 * m11;
-  const det = m00 * c00 + m01 * c01 + m02 * c02;
-  if (!(Math.abs(det) > 0)) return { step: 0, se: 0, slope: 0, slopeSe: 0, predict: (_: number) => sy / n };
-  const c11 = m00 * m22 - m02 * m02;
-  const c12 = m01 * m02 - m00 * m12;
-  const c22 = m00 * m11 - m01 * m01;
-  const a = (c00 * sy + c01 * sxy + c02 * ssy) / det;
-  const b = (c01 * sy + c11 * sxy + c12 * ssy) / det;
-  const d = (c02 * sy + c12 * sxy + c22 * ssy) / det;
-  const predict = (i: number) => a + b * ((x[i] as number) - x0) + (i >= split ? d : 0);
-  let rss = 0;
-  for (let i = 0; i < n; i++) rss += ((y[i] as number) - predict(i)) ** 2;
-  const sigma2 = n > 3 ? rss / (n - 3) : 0;
-  return { step: d, se: Math.sqrt((sigma2 * c22) / det), slope: b, slopeSe: Math.sqrt((sigma2 * c11) / det), predict };
 }
 
 function relative(after: number, before: number): number {
