@@ -1,20 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type pg from 'pg';
-import { isConnectionError, reconnectDelay } from '../db/connection-errors.ts';
 import { LeaseLost } from '../errors.ts';
 import { coerceError, type Logger, silentLogger } from '../logger.ts';
 import { claim } from '../queue/claim.ts';
 import { fail, toTaskError } from '../queue/fail.ts';
-import { heartbeat } from '../queue/heartbeat.ts';
 import { release } from '../queue/release.ts';
 import type { TaskStatus } from '../queue/states.ts';
 import type { ClaimedTask, TaskError } from '../queue/task.ts';
 import { AttemptAborted } from './attempt-aborted.ts';
 import { Completer } from './completer.ts';
+import { Heartbeats } from './heartbeats.ts';
 import { Maintenance } from './maintenance.ts';
 import { Notifier } from './notifier.ts';
 import { buildRegistry, type TaskContext, type TaskDefinition } from './registry.ts';
+import { completeRetrying } from './retry.ts';
 import { SafeEmitter } from './safe-emitter.ts';
 import { Wakeup } from './wakeup.ts';
 
@@ -83,9 +83,9 @@ export class Worker extends SafeEmitter<WorkerEvents> {
   private readonly notifier: Notifier | undefined;
   private readonly maintenance: Maintenance | undefined;
   private loopDone: Promise<void> | undefined;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
-  private heartbeating: Promise<void> | undefined;
-  private heartbeatRetry: NodeJS.Timeout | undefined;
+  private readonly heartbeats: Heartbeats;
+  /** reportError bound once, for the helpers that report on the worker's behalf. */
+  private readonly report = (err: unknown, during: string): void => this.reportError(err, during);
   /** The last claim found fewer due tasks than it asked for: don't re-claim on every finished task. */
   private drained = false;
   /**
@@ -133,6 +133,14 @@ export class Worker extends SafeEmitter<WorkerEvents> {
         for (const task of tasks) this.execute(task);
       },
     });
+    this.heartbeats = new Heartbeats({
+      pool: this.pool,
+      workerId: this.workerId,
+      leaseSeconds: this.leaseSeconds,
+      entries: () => this.running.values(),
+      reportError: this.report,
+      stopped: () => this.state === 'stopped',
+    });
     this.claimBatchMin = Math.max(1, Math.floor(this.concurrency / 4));
     if (this.concurrency < 1) throw new TypeError('concurrency must be at least 1');
     if (this.names.length === 0) throw new TypeError('a worker needs at least one task definition');
@@ -177,7 +185,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       await this.notifier.start().catch((err) => this.reportError(err, 'listen'));
     }
     this.maintenance?.start();
-    this.heartbeatTimer = setInterval(() => this.beatNow(), this.beatMs);
+    this.heartbeats.start();
     this.loopDone = this.loop();
     this.logger.info({ namespaces: this.namespaces, tasks: this.names, concurrency: this.concurrency }, 'worker started');
     this.safeEmit('worker:started', { workerId: this.workerId });
@@ -282,7 +290,11 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       // handler that ignores its signal cannot hold a slot (or a lost lease) forever.
       const result = await Promise.race([Promise.resolve().then(() => def.handler(task.args, task.kwargs, ctx)), aborted]);
       clearTimeout(timer);
-      await this.completeRetrying(task, result, controller.signal);
+      await completeRetrying(this.completer, task, result, {
+        leaseSeconds: this.leaseSeconds,
+        signal: controller.signal,
+        reportError: this.report,
+      });
       this.safeEmit('task:completed', { task, result, durationMs: Date.now() - started });
     } catch (err) {
       clearTimeout(timer);
@@ -317,67 +329,6 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       } else {
         // The lease will expire and rescue will retry the task: nothing is lost.
         this.reportError(failErr, 'fail');
-      }
-    }
-  }
-
-  /**
-   * Record a result, retrying while the database is unreachable: the work is done, and dropping
-   * its result would have the task run again once its lease expires. Bounded by the lease (past
-   * it the task may be rescued and run elsewhere, and the fencing token refuses a late write
-   * anyway) and by the attempt's signal (lease lost, shutdown).
-   */
-  private async completeRetrying(task: ClaimedTask, result: unknown, signal: AbortSignal): Promise<void> {
-    const giveUpAt = Date.now() + this.leaseSeconds * 1000;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.completer.complete(task.uid, task.fencingToken, result);
-        return;
-      } catch (err) {
-        if (!isConnectionError(err) || signal.aborted || Date.now() >= giveUpAt) throw err;
-        this.reportError(err, 'complete (will retry)');
-        await abortableDelay(Math.min(reconnectDelay(attempt), giveUpAt - Date.now()), signal);
-      }
-    }
-  }
-
-  /** A third of the lease: two beats may fail before the lease runs out. */
-  private get beatMs(): number {
-    return Math.max(250, (this.leaseSeconds * 1000) / 3);
-  }
-
-  /** One heartbeat unless one is in flight. A failed one is retried soon rather than a full beat later (see beat()). */
-  private beatNow(): void {
-    this.heartbeating ??= this.beat().finally(() => {
-      this.heartbeating = undefined;
-    });
-  }
-
-  private async beat(): Promise<void> {
-    clearTimeout(this.heartbeatRetry);
-    const entries = [...this.running.values()];
-    if (entries.length === 0) return;
-    try {
-      const r = await heartbeat(
-        this.pool,
-        this.workerId,
-        this.leaseSeconds,
-        entries.map((e) => e.task),
-      );
-      for (const e of entries) {
-        if (r.lost.has(e.task.uid)) {
-          e.controller.abort(new AttemptAborted('lease_lost', 'the task is no longer held by this worker'));
-        } else if (r.cancelRequested.has(e.task.uid)) {
-          e.controller.abort(new AttemptAborted('cancelled', 'the task was cancelled'));
-        }
-      }
-    } catch (err) {
-      this.reportError(err, 'heartbeat');
-      // Database unreachable (a restart, a killed connection): the running handlers go on, and the
-      // lease keeps them ours only if a beat gets through before it expires. Retrying every second
-      // or so renews it as soon as the database is back, instead of up to a beat interval later.
-      if (this.state !== 'stopped') {
-        this.heartbeatRetry = setTimeout(() => this.beatNow(), Math.min(1000, this.beatMs / 2));
       }
     }
   }
@@ -423,10 +374,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       this.logger.warn({ released }, 'grace period over: returned unfinished tasks to the queue');
       await inFlight();
     }
-    clearInterval(this.heartbeatTimer);
-    clearTimeout(this.heartbeatRetry);
-    await this.heartbeating;
-    clearTimeout(this.heartbeatRetry);
+    await this.heartbeats.stop();
     await this.completer.drain();
     await this.maintenance?.stop();
     await this.notifier?.stop();
@@ -440,18 +388,4 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     if (!this.maintenance) return { rescued: 0, pruned: 0 };
     return this.maintenance.runOnce();
   }
-}
-
-/** Wait `ms`, or less if `signal` aborts first; never rejects. */
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, Math.max(0, ms));
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -1,0 +1,42 @@
+import { isConnectionError, reconnectDelay } from '../db/connection-errors.ts';
+import type { ClaimedTask } from '../queue/task.ts';
+import type { Completer } from './completer.ts';
+
+/**
+ * Record a result, retrying while the database is unreachable: the work is done, and dropping
+ * its result would have the task run again once its lease expires. Bounded by the lease (past
+ * it the task may be rescued and run elsewhere, and the fencing token refuses a late write
+ * anyway) and by the attempt's signal (lease lost, shutdown).
+ */
+export async function completeRetrying(
+  completer: Completer,
+  task: ClaimedTask,
+  result: unknown,
+  opts: { leaseSeconds: number; signal: AbortSignal; reportError: (err: unknown, during: string) => void },
+): Promise<void> {
+  const giveUpAt = Date.now() + opts.leaseSeconds * 1000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await completer.complete(task.uid, task.fencingToken, result);
+      return;
+    } catch (err) {
+      if (!isConnectionError(err) || opts.signal.aborted || Date.now() >= giveUpAt) throw err;
+      opts.reportError(err, 'complete (will retry)');
+      await abortableDelay(Math.min(reconnectDelay(attempt), giveUpAt - Date.now()), opts.signal);
+    }
+  }
+}
+
+/** Wait `ms`, or less if `signal` aborts first; never rejects. */
+export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, ms));
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
