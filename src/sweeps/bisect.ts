@@ -1,10 +1,7 @@
 import type pg from 'pg';
 import { z } from 'zod';
-import type { AlertRow as StoredAlertRow } from '../benchmarks/alerts/store.ts';
 import { median } from '../benchmarks/changes/stats.ts';
-import { markCommits } from '../benchmarks/commits.ts';
-import { FULL_SHA, GitError, runGit } from '../benchmarks/git.ts';
-import { loadSeries } from '../benchmarks/series-samples.ts';
+import { FULL_SHA } from '../benchmarks/git.ts';
 import { NonRetryableError } from '../errors.ts';
 import { type Executor, run } from '../queue/executor.ts';
 import { submitMany } from '../queue/submit.ts';
@@ -12,10 +9,24 @@ import { inTransaction } from '../scheduler/run.ts';
 import type { TaskContext } from '../worker/registry.ts';
 import { submitSteps } from './bisect-hooks.ts';
 import { classify, planStep, type Verdict } from './bisect-plan.ts';
+import { anchorRange, firstParentChain } from './bisect-range.ts';
+import {
+  ALERT_SQL,
+  type AlertRow,
+  type BisectionState,
+  type BisectionStatus,
+  type BisectStepResult,
+  newState,
+  ownState,
+  SAVE_SQL,
+  skip,
+  stepEntry,
+  summary,
+} from './bisect-state.ts';
 import type { Sweep, SweepConfig } from './config.ts';
 import { benchmarkSubmit } from './fire.ts';
 import { getPair } from './pairs.ts';
-import type { SweepDeps } from './run.ts';
+import { claimPair, type SweepDeps } from './run.ts';
 import { fetchRemote, hasCommit } from './worktree.ts';
 
 /**
@@ -52,147 +63,7 @@ import { fetchRemote, hasCommit } from './worktree.ts';
  * (the alert was resolved or marked a false positive first).
  */
 
-export const BISECTION_STATUSES = ['running', 'found', 'ambiguous', 'exhausted', 'failed', 'disabled', 'cancelled'] as const;
-export type BisectionStatus = (typeof BISECTION_STATUSES)[number];
-
-/** A commit of the range that got a verdict (or was skipped). */
-export interface BisectionStep {
-  sha: string;
-  /** The run that measured it, when this bisection submitted or waited for one. */
-  task_uid: string | null;
-  /** Whether this bisection created that run (it then counts in runs_used). */
-  submitted: boolean;
-  median: number | null;
-  samples: number;
-  verdict: Verdict | 'untestable';
-  reason: string | null;
-  at: string;
-}
-
-/** The alert's `bisection` column (snake_case: GET /benchmarks/alerts shows it as stored). */
-export interface BisectionState {
-  version: 1;
-  status: BisectionStatus;
-  sweep: string;
-  /** Where the steps run: the sweep's namespace. */
-  namespace: string;
-  /** The range as it stands: the last commit at the old level and the first at the new one. */
-  good_sha: string | null;
-  bad_sha: string | null;
-  /** The alert's range when the bisection started; `note` says why `initial` differs from it. */
-  alert_range?: { good_sha: string; bad_sha: string; note: string | null } | null;
-  /**
-   * The range the bisection started from, and how many commits lay strictly between: the alert's,
-   * moved to the measured commits' own verdicts when they disagree with it (anchorRange).
-   */
-  initial: { good_sha: string; bad_sha: string; unmeasured: number } | null;
-  /** The medians a commit is compared with (the alert's before and after medians at the start). */
-  levels: { good: number; bad: number } | null;
-  max_runs: number;
-  runs_used: number;
-  /** Testable commits still strictly between good_sha and bad_sha. */
-  remaining: number | null;
-  /** The run the bisection waits for. */
-  pending: { sha: string; task_uid: string; submitted: boolean } | null;
-  steps: BisectionStep[];
-  untestable: string[];
-  culprit_sha: string | null;
-  /** `ambiguous`: the commits one of which is the culprit. */
-  candidates: string[] | null;
-  reason: string | null;
-  started_at: string;
-  updated_at: string;
-  finished_at: string | null;
-}
-
-export interface BisectStepResult {
-  alert_id: number;
-  status: BisectionStatus | null;
-  runs_used?: number;
-  max_runs?: number;
-  good_sha?: string | null;
-  bad_sha?: string | null;
-  pending_sha?: string | null;
-  culprit_sha?: string | null;
-  note?: string;
-}
-
 const stepKwargs = z.object({ alert_id: z.number().int().positive(), sweep: z.string().min(1) });
-
-/** The columns of an alert a bisection reads (ALERT_SQL): the row type is the alert store's. */
-type AlertRow = Pick<
-  StoredAlertRow,
-  | 'id'
-  | 'series_hash'
-  | 'repo'
-  | 'metric'
-  | 'config_id'
-  | 'config_hash'
-  | 'architecture'
-  | 'tags'
-  | 'status'
-  | 'last_good_sha'
-  | 'first_bad_sha'
-  | 'before_median'
-  | 'after_median'
-  | 'culprit_sha'
-  | 'bisection'
->;
-
-const ALERT_SQL = `
-select id, series_hash, repo, metric, config_id, config_hash, architecture, tags, status, last_good_sha, first_bad_sha,
-  before_median, after_median, culprit_sha, bisection
-from benchmark_alerts where id = $1
-`;
-
-const SAVE_SQL = `
-update benchmark_alerts set bisection = $2::jsonb, culprit_sha = coalesce($3, culprit_sha), updated_at = now()
-where id = $1
-`;
-
-/**
- * The range to bisect, checked against the measured commits' own verdicts. The detector places a
- * change by maximizing a rank statistic over the per-commit medians, which can put the split a
- * measured commit or two away from the step when noise orders the commits next to it unluckily
- * (seen in the end-to-end test: a commit at the old level reported as the first bad one). A
- * bisection of such a range would blame a commit that is not slower. So the bad end moves
- * forward, over the series' measured commits in first-parent order, past commits closer to the
- * old level; or, when it is bad, back over measured commits that are bad too; the good end is
- * the measured commit before it. Without the series in git order (the alert's first bad commit is
- * not among its measured commits), the alert's range is taken as it is.
- */
-async function anchorRange(
-  ex: Executor,
-  sweep: Sweep,
-  alert: AlertRow,
-  levels: { good: number; bad: number },
-): Promise<{ good: string; bad: string; note: string | null }> {
-  const asIs = { good: alert.last_good_sha, bad: alert.first_bad_sha, note: null };
-  const loaded = await loadSeries(
-    ex,
-    { repo: alert.repo, metric: alert.metric, config: { id: alert.config_id as number }, architecture: alert.architecture },
-    { repos: [sweep.repo] },
-  );
-  const series = loaded.series.find((s) => s.hash === alert.series_hash);
-  if (series?.order.by !== 'git-first-parent') return asIs;
-  const verdicts = series.commits.map((c) => (c.samples.length ? classify(median(c.samples), levels) : undefined));
-  let j = series.commits.findIndex((c) => c.sha === alert.first_bad_sha);
-  if (j < 0) return asIs;
-  if (verdicts[j] === 'good') {
-    while (j < series.commits.length && verdicts[j] !== 'bad') j++;
-  } else {
-    while (j > 0 && verdicts[j - 1] === 'bad') j--;
-  }
-  const bad = series.commits[j];
-  const good = series.commits[j - 1];
-  if (!bad || !good) return asIs;
-  if (bad.sha === asIs.bad && good.sha === asIs.good) return asIs;
-  return {
-    good: good.sha,
-    bad: bad.sha,
-    note: `the alert's range ${asIs.good.slice(0, 12)}..${asIs.bad.slice(0, 12)} moved to ${good.sha.slice(0, 12)}..${bad.sha.slice(0, 12)}, where the measured commits change level`,
-  };
-}
 
 /** The alert's series at some commits: every sample, by sha. */
 const SAMPLES_SQL = `
@@ -204,79 +75,6 @@ where r.repo = $1 and r.config_id = $2 and r.sha = any($3::text[]) and r.archite
 
 const TASK_STATUS_SQL = 'select status from tasks where uid = $1';
 const LIVE_TASK = new Set(['scheduled', 'retry', 'processing']);
-
-/**
- * `[good, c1, …, ck, bad]`, oldest first, when `good` is a first-parent ancestor of `bad`; else
- * why not. `--parents` checks the chain link by link: a `good` on a merged side branch is an
- * ancestor, but not on the branch's own history, and a range across it would not be first-parent.
- */
-export async function firstParentChain(repo: string, good: string, bad: string): Promise<string[] | string> {
-  if (!FULL_SHA.test(good) || !FULL_SHA.test(bad)) return 'the range is not two full commit shas';
-  if (good === bad) return 'the range is a single commit';
-  const args = ['rev-list', '--first-parent', '--ancestry-path', '--parents', '--end-of-options', `${good}..${bad}`, '--'];
-  const r = await runGit(repo, args);
-  if (r.code !== 0) {
-    if (/unknown revision|bad revision|ambiguous argument|bad object|invalid revision/i.test(r.stderr)) {
-      return `git does not know ${good.slice(0, 12)} or ${bad.slice(0, 12)} in ${repo}`;
-    }
-    throw new GitError(args, r.stderr || `exit code ${r.code}`);
-  }
-  const lines = r.stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => l.split(' '));
-  if (lines[0]?.[0] !== bad) return `${bad.slice(0, 12)} does not descend from ${good.slice(0, 12)}`;
-  for (let i = 0; i < lines.length; i++) {
-    const parent = lines[i + 1]?.[0] ?? good;
-    if (lines[i]?.[1] !== parent) return `${good.slice(0, 12)} is not a first-parent ancestor of ${bad.slice(0, 12)}`;
-  }
-  return [good, ...lines.map((l) => l[0] as string).reverse()];
-}
-
-function newState(sweep: Sweep, now: string): BisectionState {
-  return {
-    version: 1,
-    status: 'running',
-    sweep: sweep.name,
-    namespace: sweep.namespace,
-    good_sha: null,
-    bad_sha: null,
-    initial: null,
-    levels: null,
-    max_runs: sweep.bisect.maxRuns,
-    runs_used: 0,
-    remaining: null,
-    pending: null,
-    steps: [],
-    untestable: [],
-    culprit_sha: null,
-    candidates: null,
-    reason: null,
-    started_at: now,
-    updated_at: now,
-    finished_at: null,
-  };
-}
-
-/** Ours when it says so; anything else in the column is left alone. */
-function ownState(v: Record<string, unknown> | null): BisectionState | null | 'foreign' {
-  if (v === null) return null;
-  return v.version === 1 && typeof v.status === 'string' && (BISECTION_STATUSES as readonly string[]).includes(v.status)
-    ? (v as unknown as BisectionState)
-    : 'foreign';
-}
-
-const summary = (id: number, s: BisectionState, note?: string): BisectStepResult => ({
-  alert_id: id,
-  status: s.status,
-  runs_used: s.runs_used,
-  max_runs: s.max_runs,
-  good_sha: s.good_sha,
-  bad_sha: s.bad_sha,
-  pending_sha: s.pending?.sha ?? null,
-  culprit_sha: s.culprit_sha,
-  ...(note ? { note } : {}),
-});
 
 export async function runBisectStep(deps: SweepDeps, kwargs: Record<string, unknown>, ctx: TaskContext): Promise<BisectStepResult> {
   const k = stepKwargs.safeParse(kwargs);
@@ -424,31 +222,6 @@ async function step(client: pg.PoolClient, sweep: Sweep, id: number): Promise<Bi
   }
 }
 
-function stepEntry(
-  sha: string,
-  run: { task_uid: string; submitted: boolean } | null,
-  m: number | null,
-  samples: number,
-  verdict: BisectionStep['verdict'],
-  reason: string | null,
-): BisectionStep {
-  return {
-    sha,
-    task_uid: run?.task_uid ?? null,
-    submitted: run?.submitted ?? false,
-    median: m,
-    samples,
-    verdict,
-    reason,
-    at: new Date().toISOString(),
-  };
-}
-
-function skip(state: BisectionState, sha: string, run: { task_uid: string; submitted: boolean } | null, reason: string): void {
-  if (!state.untestable.includes(sha)) state.untestable.push(sha);
-  state.steps.push(stepEntry(sha, run, null, 0, 'untestable', reason));
-}
-
 /**
  * Save, and arm the watchdog: a step due once the run's backstop timeout has passed. It merges
  * with the step the run's completion submits (the earlier eta wins), and a watchdog that finds the
@@ -505,19 +278,8 @@ async function submitRun(client: pg.PoolClient, sweep: Sweep, config: SweepConfi
   const [r] = await submitMany(client, [benchmarkSubmit(sweep, sha, config.hash)]);
   if (!r) throw new Error('submit returned no task');
   if (!r.created) return { kind: 'merged', taskUid: r.task.uid };
-  const claim = await markCommits(client, {
-    repo: sweep.repoKey,
-    gitDir: sweep.repo,
-    refs: [sha],
-    config: config.value,
-    configName: config.name,
-    status: 'in_progress',
-    taskUid: r.task.uid,
-    architecture: sweep.architecture,
-    claim: true,
-    maxAttempts: sweep.maxFailedAttempts,
-  });
-  if (claim.marked.length) return { kind: 'submitted', taskUid: r.task.uid };
+  const claimed = await claimPair(client, sweep, config, sha, r.task.uid);
+  if (claimed) return { kind: 'submitted', taskUid: r.task.uid };
   await run(client, 'delete from tasks where uid = $1', [r.task.uid]);
   const pair = await getPair(client, { repo: sweep.repoKey, sha, configHash: config.hash, architecture: sweep.architecture });
   if (pair?.status === 'complete') return { kind: 'complete' };

@@ -8,6 +8,7 @@ import { FULL_SHA } from '../benchmarks/git.ts';
 import { type PreparedResults, prepareResults, storeResults } from '../benchmarks/ingest.ts';
 import { NonRetryableError, ValidationError } from '../errors.ts';
 import { coerceError, type Logger } from '../logger.ts';
+import type { Executor } from '../queue/executor.ts';
 import { inTransaction } from '../scheduler/run.ts';
 import type { TaskContext } from '../worker/registry.ts';
 import { bisectionRunStored } from './bisect-hooks.ts';
@@ -107,20 +108,37 @@ async function takePair(deps: SweepDeps, sweep: Sweep, config: SweepConfig, sha:
     return pair.taskUid === uid ? { owned: true } : { skipped: `the pair is held by task ${pair.taskUid ?? '(none)'}` };
   }
   // Waiting or failed: claim it now (a task submitted by hand, or whose fire-time claim was cleaned up).
-  const r = await markCommits(deps.pool, {
+  const claimed = await claimPair(deps.pool, sweep, config, sha, uid, ctx.fencingToken);
+  return claimed ? { owned: true } : { skipped: 'the pair was claimed by another task, or failed too often' };
+}
+
+/**
+ * Claim a sweep's (commit, config) pair `in_progress` for the task, unless another task holds it
+ * or it failed `max_failed_attempts` times: whether the claim was taken. Used by takePair and by
+ * a bisection's run (bisect.ts); the fencing token, when given, guards the write.
+ */
+export async function claimPair(
+  ex: Executor,
+  sweep: Sweep,
+  config: SweepConfig,
+  sha: string,
+  taskUid: string,
+  fencingToken?: number,
+): Promise<boolean> {
+  const r = await markCommits(ex, {
     repo: sweep.repoKey,
     gitDir: sweep.repo,
     refs: [sha],
     config: config.value,
     configName: config.name,
     status: 'in_progress',
-    taskUid: uid,
-    fencingToken: ctx.fencingToken,
+    taskUid,
+    fencingToken,
     architecture: sweep.architecture,
     claim: true,
     maxAttempts: sweep.maxFailedAttempts,
   });
-  return r.marked.length ? { owned: true } : { skipped: 'the pair was claimed by another task, or failed too often' };
+  return r.marked.length > 0;
 }
 
 function logTail(log: Buffer): string {
