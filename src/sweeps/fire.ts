@@ -1,4 +1,4 @@
-import { cleanupCommits, markCommits } from '../benchmarks/commits.ts';
+import { cleanupCommits } from '../benchmarks/commits.ts';
 import { determineCommits } from '../benchmarks/determine.ts';
 import { NonRetryableError } from '../errors.ts';
 import { run } from '../queue/executor.ts';
@@ -7,7 +7,7 @@ import { submitMany } from '../queue/submit.ts';
 import { inTransaction } from '../scheduler/run.ts';
 import type { Sweep } from './config.ts';
 import { failPairsOfErroredTasks } from './pairs.ts';
-import { BENCHMARK_TASK, type BenchmarkKwargs, type SweepDeps } from './run.ts';
+import { BENCHMARK_TASK, type BenchmarkKwargs, claimPair, type SweepDeps } from './run.ts';
 import { fetchRemote } from './worktree.ts';
 
 /**
@@ -26,7 +26,7 @@ import { fetchRemote } from './worktree.ts';
  * Why one transaction: a crash between submit and claim would otherwise leave a task without its
  * pair, or a pair owned by nothing. Why a claim and not a plain mark: two fires at the same moment
  * (two sweeps over one repository and config, or a schedule and a push) both determine the same
- * commits; the claim (markCommits with `claim`) lets exactly one take each pair, and the loser
+ * commits; the claim (claimPair: markCommits with `claim`) lets exactly one take each pair, and the loser
  * deletes the task it submitted for it, in the same transaction, so it never existed. The pairs
  * are taken in one global order (config hash, then sha), so two fires never wait on each other in
  * a cycle. A fire merged (by unique key) into a task that is still waiting adds nothing: that
@@ -111,19 +111,8 @@ export async function fireSweep(deps: SweepDeps, name: string, signal?: AbortSig
           skipped.push({ sha: p.sha, config: p.config.hash, reason: `merged into waiting task ${r.task.uid}` });
           continue;
         }
-        const claim = await markCommits(client, {
-          repo: sweep.repoKey,
-          gitDir: sweep.repo,
-          refs: [p.sha],
-          config: p.config.value,
-          configName: p.config.name,
-          status: 'in_progress',
-          taskUid: r.task.uid,
-          architecture: sweep.architecture,
-          claim: true,
-          maxAttempts: sweep.maxFailedAttempts,
-        });
-        if (claim.marked.length) {
+        const claimed = await claimPair(client, sweep, p.config, p.sha, r.task.uid);
+        if (claimed) {
           submitted.push({ sha: p.sha, config: p.config.hash, task_uid: r.task.uid });
         } else {
           await run(client, 'delete from tasks where uid = $1', [r.task.uid]);

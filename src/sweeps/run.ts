@@ -114,7 +114,7 @@ async function takePair(deps: SweepDeps, sweep: Sweep, config: SweepConfig, sha:
 
 /**
  * Claim a sweep's (commit, config) pair `in_progress` for the task, unless another task holds it
- * or it failed `max_failed_attempts` times: whether the claim was taken. Used by takePair and by
+ * or it failed `max_failed_attempts` times: whether the claim was taken. Used by a fire (fire.ts), by takePair and by
  * a bisection's run (bisect.ts); the fencing token, when given, guards the write.
  */
 export async function claimPair(
