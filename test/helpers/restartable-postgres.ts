@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { createDatabase } from '../../src/db/client.ts';
-import { pgCtl, startEmbeddedPostgres } from '../../src/db/embedded.ts';
+import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { migrate } from '../../src/db/migrate.ts';
+import { pgCtl } from '../../src/db/pg-ctl.ts';
 
 export type ShutdownMode = 'fast' | 'immediate';
 

@@ -6,21 +6,19 @@ import type { Verdict } from '../../benchmarks/compare-stats.ts';
 import type { Direction } from '../../benchmarks/formats/normalized.ts';
 import type { FieldIssue } from '../../errors.ts';
 import { printJson } from '../with-database.ts';
+import { num, table, tagText } from './results-baselines-format.ts';
 import {
   BASELINE_EXIT,
   collect,
   commitFlag,
   configFlag,
-  num,
   oneCandidate,
   repoFlag,
   runCommand,
-  table,
   tagFlags,
-  tagText,
   throwIssues,
   usageExitsTwo,
-} from './results-baselines.ts';
+} from './results-command.ts';
 
 /**
  * `eventix results compare --baseline release-1.2 --commit HEAD`: the merge gate. Exit 0 when
