@@ -6,14 +6,12 @@ import { getAlert, listAlerts, updateAlert } from '../../benchmarks/alerts/store
 import { loadSeries } from '../../benchmarks/series-samples.ts';
 import type { Database } from '../../db/client.ts';
 import { ValidationError } from '../../errors.ts';
-import { issuesOf } from '../../queue/input.ts';
 import {
   alertOut,
   alertPageOut,
   alertPatchBody,
   alertsQuery,
   alertToJson,
-  type ChangesQueryWire,
   changesOut,
   changesQuery,
   changesToJson,

@@ -1,11 +1,8 @@
-import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { pushResults } from '../../benchmarks/ingest.ts';
 import { listRuns } from '../../benchmarks/runs.ts';
 import { metricSeries } from '../../benchmarks/series.ts';
 import type { Database } from '../../db/client.ts';
-import { ValidationError } from '../../errors.ts';
-import { issuesOf } from '../../queue/input.ts';
 import { type AppEnv, requireScope } from '../auth.ts';
 import {
   configFilter,
@@ -15,7 +12,6 @@ import {
   runPageOut,
   runsQuery,
   runToJson,
-  type SeriesQueryWire,
   seriesOut,
   seriesPointToJson,
   seriesQuery,
