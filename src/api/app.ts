@@ -11,6 +11,7 @@ import { countSubmitted, createEventixMetrics, type EventixMetrics } from '../me
 import { httpMetrics } from '../metrics/http.ts';
 import { Registry } from '../metrics/registry.ts';
 import type { Sweeps } from '../sweeps/config.ts';
+import { uiRoutes } from '../ui/routes.tsx';
 import { VERSION } from '../version.ts';
 import { type AppEnv, authenticate } from './auth.ts';
 import { problemFromError } from './errors.ts';
@@ -131,6 +132,19 @@ export function createApp(deps: AppDeps) {
   app.route('/sweeps', sweepRoutes({ database: deps.database, sweeps: deps.sweeps, onSubmitted: (r) => countSubmitted(metrics, r) }));
 
   app.route('/', docsRoutes({ authenticated: (deps.apiTokens ?? []).length > 0 }));
+  app.route(
+    '/ui',
+    uiRoutes({
+      database: deps.database,
+      logger: deps.logger,
+      apiTokens: deps.apiTokens ?? [],
+      repos: deps.commits?.repos,
+      alerts: { repos: deps.commits?.repos, ...deps.alerts },
+      codeTriggers: deps.codeTriggers,
+    }),
+  );
+  // A browser opening the server's address lands on the dashboard.
+  app.get('/', (c) => c.redirect('/ui', 302));
 
   app.notFound((c) =>
     problem(c, {

@@ -1,6 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
 import type { ApiScope, ApiToken } from '../config.ts';
+import { SESSION_COOKIE, verifySession } from '../ui/session.ts';
 import { problem } from './problem.ts';
 
 export type AppEnv = { Variables: { principal: ApiToken | undefined } };
@@ -32,13 +34,33 @@ export function findToken(tokens: readonly ApiToken[], presented: string): ApiTo
   return found;
 }
 
+/** Is this a dashboard path? Those answer a missing login with the login page, not a 401. */
+export const isUiPath = (path: string) => path === '/ui' || path.startsWith('/ui/');
+
+/** Dashboard paths anyone may load: the login form itself and the static assets it needs. */
+const isUiPublic = (path: string) => path === '/ui/login' || path.startsWith('/ui/assets/');
+
+/**
+ * A bearer token, or a browser's session cookie (see src/ui/session.ts). The cookie counts only
+ * for reads anywhere and for the dashboard's own forms, which check a CSRF token: an API POST
+ * must present a bearer token, so no cross-site form can drive the API with a browser's cookie.
+ */
 export function authenticate({ tokens }: { tokens: readonly ApiToken[] }): MiddlewareHandler<AppEnv> {
   return async function authenticateRequest(c, next) {
     c.set('principal', undefined);
-    if (tokens.length === 0 || PUBLIC.has(c.req.path)) return next();
+    const path = c.req.path;
+    if (tokens.length === 0 || PUBLIC.has(path)) return next();
     const header = c.req.header('authorization') ?? '';
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    const token = m ? findToken(tokens, m[1] as string) : undefined;
+    let token = m ? findToken(tokens, m[1] as string) : undefined;
+    if (!token && !m) {
+      const read = c.req.method === 'GET' || c.req.method === 'HEAD';
+      if (read || isUiPath(path)) token = verifySession(tokens, getCookie(c, SESSION_COOKIE));
+    }
+    if (!token && isUiPublic(path)) return next();
+    if (!token && !m && (isUiPath(path) || (c.req.method === 'GET' && wantsHtml(c)))) {
+      return c.redirect(`/ui/login?next=${encodeURIComponent(path + new URL(c.req.url).search)}`, 303);
+    }
     if (!token) {
       c.header('WWW-Authenticate', 'Bearer realm="eventix"');
       return problem(c, {
@@ -54,11 +76,19 @@ export function authenticate({ tokens }: { tokens: readonly ApiToken[] }): Middl
   };
 }
 
+/** A browser navigating (Accept: text/html first), not a client asking for JSON. */
+const wantsHtml = (c: Context) => (c.req.header('accept') ?? '').startsWith('text/html');
+
+/** Does this principal's scope grant `scope`? No principal (no tokens configured) grants everything. */
+export function grants(principal: ApiToken | undefined, scope: ApiScope): boolean {
+  return !principal || GRANTS[principal.scope].includes(scope);
+}
+
 /** Guard a route: with tokens configured, the caller's scope must grant `scope`. */
 export function requireScope(scope: ApiScope): MiddlewareHandler<AppEnv> {
   return async function requireScopeMiddleware(c, next) {
     const principal = c.get('principal');
-    if (principal && !GRANTS[principal.scope].includes(scope)) {
+    if (principal && !grants(principal, scope)) {
       return problem(c, {
         type: 'urn:eventix:problem:forbidden',
         title: 'Forbidden',

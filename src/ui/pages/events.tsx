@@ -1,0 +1,14 @@
+import { Hono } from 'hono';
+import { Empty } from '../components.tsx';
+import type { UiDeps, UiEnv } from '../context.ts';
+import { Layout } from '../layout.tsx';
+
+export function eventPages(_deps: UiDeps) {
+  return new Hono<UiEnv>().get('/', (c) =>
+    c.html(
+      <Layout title="Events" section="events" viewer={c.get('viewer')}>
+        <Empty title="Not built yet" />
+      </Layout>,
+    ),
+  );
+}
