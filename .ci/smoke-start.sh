@@ -20,6 +20,8 @@ run_once() {
   done
   if [ -z "$ready" ]; then echo "$label: /readyz did not answer 200 within 30 s"; cat "$out"; kill -KILL -- -"$pid" || true; exit 1; fi
   echo "$label: $url/readyz answered 200 after ${SECONDS}s"
+  # The dashboard is part of what `npm start` opens.
+  curl -sf "$url/ui" | grep -q '<title>Overview · Eventix</title>' || { echo "$label: /ui did not serve the dashboard"; cat "$out"; kill -KILL -- -"$pid" || true; exit 1; }
   kill -INT -- -"$pid"
   local code=0
   wait "$pid" || code=$?
