@@ -14,7 +14,7 @@ export function formatUtc(d: Date | string | null | undefined): string {
   return `${t.getUTCFullYear()}-${pad(t.getUTCMonth() + 1)}-${pad(t.getUTCDate())} ${pad(t.getUTCHours())}:${pad(t.getUTCMinutes())}:${pad(t.getUTCSeconds())} UTC`;
 }
 
-/** A time in a named IANA zone, with the zone's abbreviation: `2026-12-02 08:00 CET`. */
+/** A time in a named IANA zone, with its offset: `2026-12-02 08:00 GMT+1` (the en-CA short zone name). */
 export function formatInZone(d: Date, timeZone: string): string {
   const parts = new Intl.DateTimeFormat('en-CA', {
     timeZone,
