@@ -16,6 +16,17 @@ export interface ListFilter {
   cursor?: string | undefined;
 }
 
+/** Every filter of the list, shared by listTasks and countTasks so both always mean the same tasks. */
+const FILTER_WHERE = `
+($1::text is null or namespace = $1)
+  and ($2::text[] is null or status = any($2::text[]))
+  and ($3::text is null or task = $3)
+  and ($4::text is null or unique_key = $4)
+  and ($5::timestamptz is null or created_at > $5)
+  and ($6::timestamptz is null or created_at < $6)
+  and ($7::timestamptz is null or updated_at > $7)
+  and ($8::timestamptz is null or updated_at < $8)`;
+
 /**
  * Newest first, by id: the order tasks were submitted in, a stable total order, so keyset
  * pagination never skips or repeats a row while tasks are added, and the primary key serves it
@@ -26,18 +37,14 @@ export interface ListFilter {
  */
 const LIST_SQL = `
 select * from tasks
-where ($1::text is null or namespace = $1)
-  and ($2::text[] is null or status = any($2::text[]))
-  and ($3::text is null or task = $3)
-  and ($4::text is null or unique_key = $4)
-  and ($5::timestamptz is null or created_at > $5)
-  and ($6::timestamptz is null or created_at < $6)
-  and ($7::timestamptz is null or updated_at > $7)
-  and ($8::timestamptz is null or updated_at < $8)
+where ${FILTER_WHERE}
   and ($9::bigint is null or id < $9)
 order by id desc
 limit $10
 `;
+
+/** The same WHERE as the list, counted per status: what a bulk action over a filter would touch. */
+const COUNT_SQL = `select status, count(*)::int as n from tasks where ${FILTER_WHERE} group by status`;
 
 export interface Cursor {
   c: string;
@@ -85,10 +92,8 @@ function decodeTaskCursor(cursor: string): number {
   throw invalidCursor();
 }
 
-export async function listTasks(ex: Executor, f: ListFilter): Promise<{ tasks: Task[]; nextCursor: string | null }> {
-  const limit = f.limit ?? 50;
-  const after = f.cursor ? decodeTaskCursor(f.cursor) : null;
-  const rows = await run<TaskRowRaw & { id: number }>(ex, LIST_SQL, [
+function filterParams(f: ListFilter): unknown[] {
+  return [
     f.namespace ?? null,
     f.statuses?.length ? f.statuses : null,
     f.task ?? null,
@@ -97,13 +102,23 @@ export async function listTasks(ex: Executor, f: ListFilter): Promise<{ tasks: T
     f.createdBefore ?? null,
     f.updatedAfter ?? null,
     f.updatedBefore ?? null,
-    after,
-    limit + 1,
-  ]);
+  ];
+}
+
+export async function listTasks(ex: Executor, f: ListFilter): Promise<{ tasks: Task[]; nextCursor: string | null }> {
+  const limit = f.limit ?? 50;
+  const after = f.cursor ? decodeTaskCursor(f.cursor) : null;
+  const rows = await run<TaskRowRaw & { id: number }>(ex, LIST_SQL, [...filterParams(f), after, limit + 1]);
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return {
     tasks: page.map(toTask),
     nextCursor: rows.length > limit && last ? encodeTaskCursor(last.id) : null,
   };
+}
+
+/** How many tasks match a list filter (ignoring its cursor and limit), per status; absent statuses have none. */
+export async function countTasks(ex: Executor, f: ListFilter): Promise<Partial<Record<TaskStatus, number>>> {
+  const rows = await run<{ status: TaskStatus; n: number }>(ex, COUNT_SQL, filterParams(f));
+  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }

@@ -43,7 +43,8 @@
           const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
           const fresh = doc.querySelector('main');
           const current = document.querySelector('main');
-          if (fresh && current) {
+          // Checked again: a box ticked while the request was out must not be swapped away.
+          if (fresh && current && !busy(current)) {
             fresh.prepend(status);
             current.replaceWith(fresh);
             drawCharts(fresh);
