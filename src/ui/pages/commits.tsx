@@ -1,14 +1,142 @@
 import { Hono } from 'hono';
-import { Empty } from '../components.tsx';
+import { commitListQuery } from '../../api/commit-schemas.ts';
+import { commitStats, listConfigs } from '../../benchmarks/commits-read.ts';
+import { ValidationError } from '../../errors.ts';
+import { field, uiAction } from '../actions.tsx';
+import { Card, Count, Empty, NextPage } from '../components.tsx';
 import type { UiDeps, UiEnv } from '../context.ts';
 import { Layout } from '../layout.tsx';
+import { commitFacets, commitInfo, commitMatrix, requeueFailedPair } from '../queries/commits.ts';
+import { readUiQuery, shortSha, uiPage } from './benchmark-shared.tsx';
+import { commitDetailPage } from './commit-detail.tsx';
+import { columnsOf, FailedPairs, Filters, Matrix } from './commit-matrix.tsx';
 
-export function commitPages(_deps: UiDeps) {
-  return new Hono<UiEnv>().get('/', (c) =>
-    c.html(
-      <Layout title="Commits" section="commits" viewer={c.get('viewer')}>
-        <Empty title="Not built yet" />
-      </Layout>,
-    ),
+/**
+ * /ui/commits: the commit × config matrix of commit status, as a CI matrix shows jobs: a row per
+ * commit (newest first), a column per config (and architecture), a status badge per pair. Failed
+ * pairs show their error and can be re-queued; /ui/commits/<sha> shows one commit in full.
+ */
+
+/** The API's own filter of GET /commits, less what the matrix cannot use (a config hash). */
+const matrixQuery = commitListQuery.omit({ config_hash: true });
+
+export function commitPages(deps: UiDeps) {
+  const pool = deps.database.pool;
+  const app = new Hono<UiEnv>();
+
+  app.get(
+    '/',
+    uiPage('commits', 'Commits', '/ui/commits', async (c) => {
+      const viewer = c.get('viewer');
+      const q = readUiQuery(c, matrixQuery);
+      const [page, configs, facets, stats] = await Promise.all([
+        commitMatrix(pool, {
+          repo: q.repo,
+          sha: q.sha,
+          configId: q.config_id,
+          statuses: q.status,
+          architecture: q.architecture,
+          cursor: q.cursor,
+          limit: q.limit ?? 50,
+        }),
+        listConfigs(pool),
+        commitFacets(pool),
+        commitStats(pool, { repo: q.repo }),
+      ]);
+      const byId = new Map(configs.map((cfg) => [cfg.id, cfg]));
+      const subjects = new Map<string, string>();
+      for (const repo of new Set(page.rows.map((r) => r.repo))) {
+        const known = await commitInfo(
+          repo,
+          deps.repos,
+          page.rows.filter((r) => r.repo === repo).map((r) => r.sha),
+        );
+        for (const [sha, info] of known) subjects.set(`${repo}\u0000${sha}`, info.subject);
+      }
+      const filtered = Object.keys(q).some((k) => k !== 'cursor' && k !== 'limit');
+      return c.html(
+        <Layout title="Commits" section="commits" viewer={viewer} notice={c.req.query('notice')} error={c.req.query('error')}>
+          <div class="kpis compact">
+            <div class="kpi">
+              <div class="v">
+                <Count n={stats.unique_commits} />
+              </div>
+              <div class="l">commits tracked</div>
+            </div>
+            <div class="kpi">
+              <div class="v">
+                <Count n={stats.unique_configs} />
+              </div>
+              <div class="l">configs</div>
+            </div>
+            <div class="kpi">
+              <div class="v">
+                <Count n={stats.by_status.complete} />
+              </div>
+              <div class="l">pairs complete</div>
+            </div>
+            <div class="kpi">
+              <div class="v">
+                <Count n={stats.by_status.in_progress + stats.by_status.benchmark_complete} />
+              </div>
+              <div class="l">pairs running</div>
+            </div>
+            <a class="kpi" href="/ui/commits?status=failed">
+              <div class="v">
+                <Count n={stats.by_status.failed} />
+              </div>
+              <div class="l">pairs failed</div>
+            </a>
+          </div>
+          <Filters q={q} repos={facets.repos} architectures={facets.architectures} configs={configs} />
+          <Card title="Status by commit and config">
+            {page.rows.length ? (
+              <Matrix
+                rows={page.rows}
+                columns={columnsOf(page.rows, byId)}
+                subjects={subjects}
+                showRepo={!q.repo && facets.repos.length > 1}
+              />
+            ) : filtered ? (
+              <Empty title="No commits match these filters">
+                <a href="/ui/commits">Show every commit</a>
+              </Empty>
+            ) : (
+              <Empty title="No commit status yet">
+                A sweep fills this as it benchmarks commits. By hand or from CI:{' '}
+                <code>eventix commits mark --repo ../valkey --status complete --config-file config.json HEAD</code>, or{' '}
+                <code>POST /commits/mark</code> with <code>{'{"repo", "shas", "status", "config"}'}</code>.
+              </Empty>
+            )}
+            <NextPage viewer={viewer} cursor={page.nextCursor} />
+            <p class="hint">
+              Times in UTC. A dash is a pair still waiting (never tried, or returned to waiting). Hover a failed pair for its error; ×n is
+              its attempts.
+            </p>
+          </Card>
+          <FailedPairs viewer={viewer} rows={page.rows} configs={byId} />
+        </Layout>,
+      );
+    }),
   );
+
+  // Same scope as POST /commits/mark, the API's way of changing a pair's status.
+  app.post(
+    '/requeue',
+    uiAction('submit', async (_c, form) => {
+      const sha = field(form, 'sha') ?? '';
+      const repo = field(form, 'repo') ?? '';
+      const configId = Number(field(form, 'config_id'));
+      const issues = [];
+      if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(sha)) issues.push({ field: 'sha', message: 'must be a full sha' });
+      if (!repo) issues.push({ field: 'repo', message: 'is required' });
+      if (!Number.isSafeInteger(configId) || configId < 1) issues.push({ field: 'config_id', message: 'must be a config id' });
+      if (issues.length) throw new ValidationError(issues);
+      const was = await requeueFailedPair(pool, { repo, sha, configId, architecture: field(form, 'architecture') ?? '' });
+      return `Re-queued ${shortSha(sha)} under config #${configId} (it had failed ${was.attempts}×): it is waiting again, and the next sweep fire or determine offers it.`;
+    }),
+  );
+
+  app.get('/:sha', commitDetailPage(deps));
+  return app;
 }

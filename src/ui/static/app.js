@@ -33,7 +33,12 @@
     const status = document.createElement('p');
     status.className = 'live-status';
     status.setAttribute('aria-live', 'off');
-    main.prepend(status);
+    const place = (root) => {
+      const title = root.querySelector('h1');
+      if (title) title.after(status);
+      else root.prepend(status);
+    };
+    place(main);
     let failures = 0;
     async function tick() {
       if (document.visibilityState === 'visible' && !busy(document.querySelector('main'))) {
@@ -45,12 +50,12 @@
           const current = document.querySelector('main');
           // Checked again: a box ticked while the request was out must not be swapped away.
           if (fresh && current && !busy(current)) {
-            fresh.prepend(status);
+            place(fresh);
             current.replaceWith(fresh);
             drawCharts(fresh);
           }
           failures = 0;
-          status.textContent = `Live · updated ${new Date().toLocaleTimeString()}`;
+          status.textContent = `Live · updated ${new Date().toISOString().slice(11, 19)} UTC`;
         } catch (err) {
           failures++;
           status.textContent = `Live updates paused: ${err?.message}. Retrying.`;
