@@ -8,6 +8,7 @@ import { connect } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import { createEventixMetrics, instrumentWorker } from '../metrics/eventix.ts';
 import { Registry } from '../metrics/registry.ts';
+import { TaskRollup } from '../queue/rollup.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { SweepRuntime } from '../sweeps/runtime.ts';
 import { workerFromConfig } from '../worker/from-config.ts';
@@ -116,6 +117,9 @@ export async function runServer(config: Config, logger: Logger, opts: { worker: 
     for (const w of benchmarkRuntime?.workers ?? []) instrumentWorker(metrics, w);
     await benchmarkRuntime?.start();
   }
+  // The dashboard's done counts and throughput chart; one pass per interval across all processes (see rollup.ts).
+  const rollup = new TaskRollup({ pool: conn.database.pool, logger });
+  rollup.start();
   // Any number of processes may run a scheduler on one database (see scheduler.ts): no opt-in needed.
   let scheduler: Scheduler | undefined;
   if (config.scheduler.enabled) {
@@ -125,7 +129,11 @@ export async function runServer(config: Config, logger: Logger, opts: { worker: 
     });
     scheduler.start();
   }
-  process.stdout.write(`Eventix listening on http://${config.http.host}:${port}\nDatabase: ${conn.describe}\n`);
+  process.stdout.write(
+    `Eventix listening on http://${config.http.host}:${port}\n` +
+      `Dashboard: http://${config.http.host}:${port}/ui · API docs: http://${config.http.host}:${port}/docs\n` +
+      `Database: ${conn.describe}\n`,
+  );
   if (scheduler) process.stdout.write(`Scheduler running (every ${scheduler.intervalMs} ms)\n`);
   if (worker) process.stdout.write(`Worker ${worker.workerId} running ${tasks.map((t) => t.name).join(', ')}\n`);
   if (sweepRuntime?.workers.length && sweeps) process.stdout.write(describeRuntime(sweepRuntime, sweeps));
@@ -141,6 +149,7 @@ export async function runServer(config: Config, logger: Logger, opts: { worker: 
   await sweepRuntime?.stop();
   await benchmarkRuntime?.stop();
   await maintenance?.stop();
+  await rollup.stop();
   await notifier?.stop();
   await conn.close();
   process.stdout.write('Eventix stopped\n');

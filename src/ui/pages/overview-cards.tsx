@@ -1,0 +1,223 @@
+import { Card, Count, Empty, Time } from '../components.tsx';
+import { formatCount, formatRelative, formatUtc } from '../format.ts';
+import { FAILURE_SAMPLE, LEASE_HORIZON_SECONDS, type Overview } from '../queries/overview.ts';
+
+/** The overview's lower cards: workers, expiring leases, next schedule fires, failures by class. */
+
+const taskHref = (uid: string) => `/ui/tasks/${encodeURIComponent(uid)}`;
+
+/** A time as the operator reads it first (relative to the database's now), with the UTC instant under it. */
+function When({ at, now }: { at: Date | null; now: Date }) {
+  if (!at) return <span class="muted">—</span>;
+  return (
+    <>
+      <span class="ago">{formatRelative(at, now)}</span>
+      <br />
+      <small class="muted">
+        <Time at={at} now={now} />
+      </small>
+    </>
+  );
+}
+
+export function WorkerCard({ o }: { o: Overview }) {
+  return (
+    <Card title="Active workers" id="workers">
+      <p class="hint">
+        Only workers holding a lease are listed: an idle worker leaves no trace in the database. The heartbeat is the newest lease renewal
+        of its tasks.
+      </p>
+      {o.workers.length === 0 ? (
+        <Empty title="No worker is running a task.">
+          Start one with <code>eventix worker --tasks ./tasks.js</code> (or <code>eventix start</code>).
+        </Empty>
+      ) : (
+        <table data-testid="workers">
+          <thead>
+            <tr>
+              <th scope="col">Worker</th>
+              <th scope="col" class="hide-narrow">
+                Host
+              </th>
+              <th scope="col" class="num">
+                Tasks held
+              </th>
+              <th scope="col">Last heartbeat</th>
+            </tr>
+          </thead>
+          <tbody>
+            {o.workers.map((w) => (
+              <tr>
+                <td class="mono wrap">{w.workerId}</td>
+                <td class="hide-narrow">{w.host}</td>
+                <td class="num">
+                  <Count n={w.tasks} />
+                </td>
+                <td>
+                  <When at={w.lastHeartbeat} now={o.at} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {o.workerCount > o.workers.length ? (
+        <p class="hint">
+          Showing the {o.workers.length} with the newest heartbeat of {formatCount(o.workerCount)} workers.
+        </p>
+      ) : null}
+    </Card>
+  );
+}
+
+export function LeaseCard({ o }: { o: Overview }) {
+  return (
+    <Card title={`Leases expiring within ${LEASE_HORIZON_SECONDS} s`} id="leases">
+      <p class="hint">
+        A running task whose worker stops renewing its lease: when it expires, maintenance puts the task back (retry) or fails it.
+      </p>
+      {o.leases.length === 0 ? (
+        <Empty title="No lease is about to expire.">Running tasks whose workers heartbeat normally never show here.</Empty>
+      ) : (
+        <table data-testid="leases">
+          <thead>
+            <tr>
+              <th scope="col">Task</th>
+              <th scope="col" class="hide-narrow">
+                Worker
+              </th>
+              <th scope="col">Lease expires</th>
+            </tr>
+          </thead>
+          <tbody>
+            {o.leases.map((l) => (
+              <tr>
+                <td>
+                  <a href={taskHref(l.uid)}>{l.task}</a>
+                  <br />
+                  <small class="muted">{l.namespace}</small>
+                </td>
+                <td class="mono wrap hide-narrow">{l.workerId}</td>
+                <td>
+                  <When at={l.leaseExpiresAt} now={o.at} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Card>
+  );
+}
+
+export function ScheduleCard({ o }: { o: Overview }) {
+  return (
+    <Card title="Next schedule fires" id="schedules">
+      {o.schedules.length === 0 ? (
+        <Empty title="No enabled schedule.">
+          Create one: <code>eventix schedules create nightly --cron '0 3 * * *' --task report</code>, or{' '}
+          <a href="/ui/schedules">see all schedules</a>.
+        </Empty>
+      ) : (
+        <table data-testid="schedules">
+          <thead>
+            <tr>
+              <th scope="col">Schedule</th>
+              <th scope="col" class="hide-narrow">
+                Task
+              </th>
+              <th scope="col" class="hide-narrow">
+                Cron
+              </th>
+              <th scope="col">Next fire</th>
+            </tr>
+          </thead>
+          <tbody>
+            {o.schedules.map((s) => (
+              <tr>
+                <td>
+                  <a href={`/ui/schedules/${encodeURIComponent(s.name)}`}>{s.name}</a>
+                  <br />
+                  <small class="muted">{s.namespace}</small>
+                </td>
+                <td class="hide-narrow">{s.task}</td>
+                <td class="hide-narrow nowrap">
+                  <code>{s.cron}</code>
+                  {s.timezone !== 'UTC' ? <small class="muted"> ({s.timezone})</small> : null}
+                </td>
+                <td>
+                  <When at={s.nextFireAt} now={o.at} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <p class="hint">
+        <a href="/ui/schedules">All schedules →</a>
+      </p>
+    </Card>
+  );
+}
+
+export function FailureCard({ o, namespace }: { o: Overview; namespace: string | undefined }) {
+  const all = `/ui/tasks?${new URLSearchParams({ ...(namespace ? { namespace } : {}), status: 'error' })}`;
+  return (
+    <Card title="Latest failures by error class" id="failures">
+      {o.failures.length === 0 ? (
+        <Empty title="No failed task.">
+          Tasks that exhaust their retries or fail with a non-retryable error are grouped here by error class.
+        </Empty>
+      ) : (
+        <>
+          <p class="hint">
+            The newest {formatCount(o.failuresSampled)} failed tasks
+            {o.failuresSampled >= FAILURE_SAMPLE ? ` (at most ${formatCount(FAILURE_SAMPLE)} per namespace are looked at)` : ''}, by the
+            class of their error, newest first. Retrying tasks are counted in the table above.
+          </p>
+          <table data-testid="failures">
+            <thead>
+              <tr>
+                <th scope="col">Error class</th>
+                <th scope="col" class="num">
+                  Tasks
+                </th>
+                <th scope="col">Latest</th>
+              </tr>
+            </thead>
+            <tbody>
+              {o.failures.map((f) => (
+                <tr data-class={f.errorClass}>
+                  <td>
+                    <code>{f.errorClass}</code>
+                    {f.message ? (
+                      <>
+                        <br />
+                        <small class="muted message">{f.message}</small>
+                      </>
+                    ) : null}
+                  </td>
+                  <td class="num">
+                    <Count n={f.count} />
+                  </td>
+                  <td>
+                    <a href={taskHref(f.newestUid)} title={`Newest ${f.errorClass}: ${f.newestTask} in ${f.newestNamespace}`}>
+                      {f.newestTask}
+                    </a>
+                    <br />
+                    <small class="muted" title={f.lastAt ? formatUtc(f.lastAt) : undefined}>
+                      {f.lastAt ? formatRelative(f.lastAt, o.at) : f.newestNamespace}
+                    </small>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+      <p class="hint">
+        <a href={all}>All failed tasks{namespace ? ` in ${namespace}` : ''} →</a>
+      </p>
+    </Card>
+  );
+}
