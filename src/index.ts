@@ -18,6 +18,7 @@ export {
   PostgresRepository,
   relativeDistance,
 } from './benchmarks/nearest/index.ts';
+export { PairNotFailed, type RequeueOptions, type RequeueResult, requeueFailedPair } from './benchmarks/requeue.ts';
 export { pruneRuns } from './benchmarks/retention.ts';
 export { listRuns } from './benchmarks/runs.ts';
 export { metricSeries } from './benchmarks/series.ts';

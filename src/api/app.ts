@@ -141,6 +141,7 @@ export function createApp(deps: AppDeps) {
       repos: deps.commits?.repos,
       alerts: { repos: deps.commits?.repos, ...deps.alerts },
       codeTriggers: deps.codeTriggers,
+      onSubmitted: (r) => countSubmitted(metrics, r),
     }),
   );
   // A browser opening the server's address lands on the dashboard.

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { COMMIT_STATUSES } from '../benchmarks/commits.ts';
 import { DETERMINE_STRATEGIES } from '../benchmarks/determine.ts';
-import { refProblem } from '../benchmarks/git.ts';
+import { FULL_SHA, refProblem } from '../benchmarks/git.ts';
+import type { RepoAllowList } from '../benchmarks/repos.ts';
+import type { RequeueOptions } from '../benchmarks/requeue.ts';
 import { jsonValue } from '../queue/input.ts';
 
 /**
@@ -89,6 +91,40 @@ export const markOut = z
     skipped: z.array(z.object({ ref: z.string(), sha: z.string() })),
   })
   .meta({ id: 'CommitsMarkResult' });
+
+export const requeueBody = z
+  .strictObject({
+    repo: repo.describe('The repository as commit status stores it, or one of EVENTIX_REPOS as written; git is not run.'),
+    sha: z
+      .string()
+      .regex(FULL_SHA, { error: 'must be a full sha (40 or 64 lowercase hex digits)' })
+      .describe('The full sha of the pair; refs are not resolved.'),
+    config: config.optional().describe('Absent (and no config_id): {} as in the seed.'),
+    config_id: configId.optional(),
+    architecture: architecture.optional(),
+  })
+  .refine(oneConfig, ONE_CONFIG)
+  .meta({ id: 'CommitsRequeue' });
+export type RequeueBody = z.infer<typeof requeueBody>;
+
+/**
+ * A requeue body as requeueFailedPair takes it: the repo as EVENTIX_REPOS lists it, or as stored
+ * (nothing is opened, as for cleanup). POST /commits/requeue and the dashboard's form both use it.
+ */
+export function requeueOptions(b: RequeueBody, allowed: RepoAllowList): RequeueOptions {
+  return { repo: allowed.keyOf(b.repo) ?? b.repo, sha: b.sha, configId: b.config_id, config: b.config, architecture: b.architecture };
+}
+
+export const requeueOut = z
+  .object({
+    repo: z.string(),
+    sha: z.string(),
+    config_id: z.number().int(),
+    architecture: z.string().describe('Empty: no architecture.'),
+    attempts: z.number().int().describe('The attempts the removed row had counted; the pair starts again from none.'),
+    error: z.string().nullable().describe('The last error of the removed row.'),
+  })
+  .meta({ id: 'CommitsRequeueResult' });
 
 export const cleanupBody = z
   .strictObject({

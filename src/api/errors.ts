@@ -31,6 +31,7 @@ const STATUS_BY_CODE: Record<string, number> = {
   BaselineExists: 409,
   BenchmarkRunsNotFound: 404,
   NoCandidates: 404,
+  PairNotFailed: 409,
 };
 
 const TITLES: Record<number, string> = {

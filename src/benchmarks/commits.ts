@@ -16,7 +16,8 @@ import { commitTimes, resolveCommits } from './git.ts';
  *                       Out: the owner marks complete; cleanup when stale (metrics unconfirmed).
  * - `complete`          In: the owner, once metrics are stored. Final: cleanup never touches it.
  * - `failed`            In: mark failed (attempts + 1, error kept); cleanup of a stale pair that
- *                       had failed before. Out: claim/mark again while attempts < max attempts.
+ *                       had failed before. Out: claim/mark again while attempts < max attempts;
+ *                       re-queue (requeue.ts) deletes the row, attempts with it, back to waiting.
  *
  * A pair in `in_progress` or `benchmark_complete` is *live* while any of these holds, and *stale*
  * otherwise (determine then treats it as waiting, and cleanup returns it to waiting):

@@ -5,6 +5,7 @@ import type { ApiScope, ApiToken } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { TriggerDefinition } from '../events/define.ts';
 import type { Logger } from '../logger.ts';
+import type { SubmitResult } from '../queue/submit.ts';
 import { csrfToken } from './session.ts';
 
 /** What every page knows about the viewer: who they are, what they may do, the form token. */
@@ -36,6 +37,8 @@ export interface UiDeps {
   alerts?: AlertSettings | undefined;
   /** Triggers defined in code (defineTrigger), shown beside the stored ones. */
   codeTriggers?: readonly TriggerDefinition[] | undefined;
+  /** Tasks the dashboard submits (a schedule's Run now), for the submitted-tasks counter, as the API counts them. */
+  onSubmitted?: ((results: readonly SubmitResult[]) => void) | undefined;
 }
 
 export function viewerMiddleware(authEnabled: boolean): MiddlewareHandler<UiEnv> {

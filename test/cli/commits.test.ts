@@ -167,4 +167,42 @@ describe('eventix commits', () => {
     expect(badStatus.code).not.toBe(0);
     expect(badStatus.stderr).toContain('--status');
   });
+
+  it('requeue: a failed pair back to waiting (by --config-file or --config-id); any other pair refused, exit 1', async () => {
+    const failFile = path.join(dir, 'requeue-config.json');
+    await writeFile(failFile, '{"requeue": true}');
+    const sha = repo.shas[3] as string;
+    const fail = ['mark', '--repo', repo.dir, '--status', 'failed', '--config-file', failFile, '--error', 'boom', sha];
+    const failed = await json(...fail);
+    expect(await ok('requeue', '--repo', repo.dir, '--config-file', failFile, sha)).toBe(
+      `Re-queued ${sha} under config ${failed.config.id} (it had failed 1×): waiting again\n`,
+    );
+    await ok(...fail);
+    await ok(...fail);
+    expect(await json('requeue', '--repo', repo.dir, '--config-id', String(failed.config.id), sha)).toMatchObject({
+      sha,
+      config_id: failed.config.id,
+      architecture: '',
+      attempts: 2,
+      error: 'boom',
+    });
+
+    // Waiting already, and complete (the first test's pairs): refused, nothing changed.
+    const waiting = await cli('requeue', '--repo', repo.dir, '--config-file', failFile, sha);
+    expect(waiting.code).toBe(1);
+    expect(waiting.stderr).toContain('is not failed (it has no row');
+    const complete = await cli('requeue', '--repo', repo.dir, '--config-file', configFile, repo.shas[0] as string);
+    expect(complete.code).toBe(1);
+    expect(complete.stderr).toContain('is not failed (it is complete)');
+    expect(await json('query', '--repo', repo.dir, '--config-file', configFile, '--sha', repo.shas[0] as string)).toMatchObject({
+      commits: [{ status: 'complete' }],
+    });
+
+    const badSha = await cli('requeue', '--repo', repo.dir, 'HEAD');
+    expect(badSha.code).toBe(1);
+    expect(badSha.stderr).toContain('sha: must be a full sha');
+    const both = await cli('requeue', '--repo', repo.dir, '--config-file', failFile, '--config-id', '1', sha);
+    expect(both.code).toBe(1);
+    expect(both.stderr).toContain('--config-id');
+  });
 });

@@ -207,6 +207,12 @@ describe('automatic bisection', () => {
   /** After the bisection: what the queue and the command's own log say it ran. */
   async function outcome(sc: Prepared, fired: FireResult) {
     const { r } = sc;
+    // The bisection records the last step's verdict from inside that run's handler, so the run
+    // task itself is marked done a moment after the bisection reads "found": wait for it.
+    await waitFor(async () => (await benchmarkTasks(sc.namespace)).every((t) => !['scheduled', 'retry', 'processing'].includes(t.status)), {
+      timeoutMs: 30_000,
+      message: 'every benchmark run finished',
+    });
     const tasks = await benchmarkTasks(sc.namespace);
     const firedShas = new Set(fired.submitted.map((s) => s.sha));
     const extra = tasks.filter((t) => !firedShas.has(t.sha));

@@ -180,6 +180,24 @@ describe('dashboard: commits matrix and commit page', () => {
     expect(await pair(s0, configB)).toBeUndefined();
   });
 
+  it('re-queue refuses what POST /commits/requeue refuses, naming the same fields', async () => {
+    const ui = new UiSession(app());
+    await ui.page('/ui/commits');
+    const fields = { repo: key, sha: repo.shas[1] as string, config_id: String(configA), architecture: '', back: '/ui/commits' };
+    const errorOf = async (extra: Record<string, string>) =>
+      new URL(
+        (await ui.post('/ui/commits/requeue', { ...fields, ...extra })).headers.get('location') as string,
+        'http://x',
+      ).searchParams.get('error');
+    expect(await errorOf({ sha: 'HEAD' })).toMatch(/^sha: must be a full sha/);
+    expect(await errorOf({ config_id: 'arm' })).toMatch(/^config_id: /);
+    expect(await errorOf({ architecture: 'x'.repeat(101) })).toMatch(/^architecture: /);
+    expect(await errorOf({ config_id: '999999999' })).toContain('No benchmark config with id 999999999');
+    // The in_progress pair of that commit: not failed, left alone.
+    expect(await errorOf({})).toMatch(/not failed \(it is in_progress\)/);
+    expect(await pair(repo.shas[1] as string, configA)).toMatchObject({ status: 'in_progress' });
+  });
+
   it('says how to fill an empty matrix', async () => {
     await db().pool.query('delete from commit_status');
     const html = await (await app().request('/ui/commits')).text();

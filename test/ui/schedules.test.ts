@@ -184,6 +184,20 @@ describe('schedule pages', () => {
       expect(await enabledOf('paused-hourly')).toBe(false);
     });
 
+    it('Run now counts the task it submits in /metrics, as POST /schedules/{name}/run does', async () => {
+      // A fresh app: its counters start at zero.
+      const fresh = createApp({ database: db(), logger: silentLogger });
+      const submitted = async () =>
+        /eventix_tasks_submitted_total\{namespace="default"\} (\d+)/.exec(await (await fresh.request('/metrics')).text())?.[1];
+      expect(await submitted()).toBeUndefined();
+      const ui = new UiSession(fresh);
+      await ui.page('/ui/schedules');
+      expect((await ui.post('/ui/schedules/seconds/run', { back: '/ui/schedules' })).status).toBe(303);
+      expect(await submitted()).toBe('1');
+      expect((await fresh.request('/schedules/seconds/run', { method: 'POST' })).status).toBe(201);
+      expect(await submitted()).toBe('2');
+    });
+
     it('reports a refusal from the library as a flash error on the page', async () => {
       const ui = new UiSession(app);
       await ui.page('/ui/schedules');

@@ -4,6 +4,7 @@ import { InvalidRecords, importCommits } from '../../benchmarks/commits-import.t
 import { commitStats, exportCommits, getConfig, listConfigs, queryCommits } from '../../benchmarks/commits-read.ts';
 import { determineCommits } from '../../benchmarks/determine.ts';
 import { RepoAllowList } from '../../benchmarks/repos.ts';
+import { requeueFailedPair } from '../../benchmarks/requeue.ts';
 import type { Database } from '../../db/client.ts';
 import { ValidationError } from '../../errors.ts';
 import type { Executor } from '../../queue/executor.ts';
@@ -26,6 +27,9 @@ import {
   importOut,
   markBody,
   markOut,
+  requeueBody,
+  requeueOptions,
+  requeueOut,
 } from '../commit-schemas.ts';
 import { registerOperations } from '../openapi.ts';
 
@@ -60,6 +64,19 @@ registerOperations([
     ok: { status: 200, schema: markOut },
     errors: [400, 404, 413, 415],
     errorText: CONFIG_404,
+  },
+  {
+    method: 'post',
+    path: '/commits/requeue',
+    summary: 'Re-queue a failed pair: delete its row (attempts with it) so determine and sweeps offer it again',
+    scope: 'submit',
+    body: requeueBody,
+    ok: { status: 200, schema: requeueOut, description: 'Re-queued: the removed row’s attempts and error' },
+    errors: [400, 404, 409, 413, 415],
+    errorText: {
+      ...CONFIG_404,
+      409: 'The pair is not failed (running, complete, or waiting already); code PairNotFailed; nothing changed',
+    },
   },
   {
     method: 'post',
@@ -200,6 +217,10 @@ export function commitRoutes(deps: CommitRoutesDeps) {
         maxAttempts,
       });
       return c.json(r);
+    })
+    .post('/commits/requeue', requireScope('submit'), async (c) => {
+      const b = await readJson(c, requeueBody);
+      return c.json(await requeueFailedPair(pool, requeueOptions(b, allowed)));
     })
     .post('/commits/cleanup', requireScope('submit'), async (c) => {
       const b = hasBody(c) ? await readJson(c, cleanupBody) : {};

@@ -7,6 +7,7 @@ import { type CommitFilter, commitStats, exportCommits, listConfigs, queryCommit
 import { DETERMINE_STRATEGIES, type DetermineStrategy, determineCommits } from '../../benchmarks/determine.ts';
 import { assertRepository } from '../../benchmarks/git.ts';
 import { repoKey } from '../../benchmarks/repos.ts';
+import { requeueFailedPair } from '../../benchmarks/requeue.ts';
 import type { Env } from '../../config.ts';
 import { ValidationError } from '../../errors.ts';
 import { coerceError } from '../../logger.ts';
@@ -217,6 +218,31 @@ export function registerCommits(program: Command): void {
       });
     },
   );
+
+  withDbFlags(
+    commits
+      .command('requeue <sha>')
+      .description('re-queue a failed pair: delete its row (attempts with it), so determine and sweeps offer it again')
+      .requiredOption('--repo <path>', 'git repository (as stored; git is not run)')
+      .option('--config-file <file>', 'the benchmark config (JSON); without it (and --config-id), {} as in the seed')
+      .option('--config-id <id>', 'the config by id (query --list-configs), instead of --config-file')
+      .option('--architecture <arch>', 'architecture (absent: none)'),
+  ).action(async (sha: string, f: DbFlags & { repo: string; configFile?: string; configId?: string; architecture?: string }) => {
+    await run(f, async (database) => {
+      const configId = f.configId === undefined ? undefined : nonNegative('--config-id', f.configId, 0, 1);
+      if (configId !== undefined && f.configFile !== undefined)
+        throw new ValidationError([{ field: '--config-id', message: 'give --config-file or --config-id, not both' }]);
+      const r = await requeueFailedPair(database.pool, {
+        repo: repoKey(f.repo),
+        sha,
+        configId,
+        config: await configFrom(f.configFile),
+        architecture: f.architecture,
+      });
+      if (f.json) return void printJson(r);
+      process.stdout.write(`Re-queued ${r.sha} under config ${r.config_id} (it had failed ${r.attempts}×): waiting again\n`);
+    });
+  });
 
   withDbFlags(
     commits

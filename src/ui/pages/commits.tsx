@@ -1,12 +1,15 @@
 import { Hono } from 'hono';
-import { commitListQuery } from '../../api/commit-schemas.ts';
+import { commitListQuery, requeueBody, requeueOptions } from '../../api/commit-schemas.ts';
 import { commitStats, listConfigs } from '../../benchmarks/commits-read.ts';
+import { RepoAllowList } from '../../benchmarks/repos.ts';
+import { requeueFailedPair } from '../../benchmarks/requeue.ts';
 import { ValidationError } from '../../errors.ts';
+import { issuesOf } from '../../queue/input.ts';
 import { field, uiAction } from '../actions.tsx';
 import { Card, Count, Empty, NextPage } from '../components.tsx';
 import type { UiDeps, UiEnv } from '../context.ts';
 import { Layout } from '../layout.tsx';
-import { commitFacets, commitInfo, commitMatrix, requeueFailedPair } from '../queries/commits.ts';
+import { commitFacets, commitInfo, commitMatrix } from '../queries/commits.ts';
 import { readUiQuery, shortSha, uiPage } from './benchmark-shared.tsx';
 import { commitDetailPage } from './commit-detail.tsx';
 import { columnsOf, FailedPairs, Filters, Matrix } from './commit-matrix.tsx';
@@ -120,20 +123,21 @@ export function commitPages(deps: UiDeps) {
     }),
   );
 
-  // Same scope as POST /commits/mark, the API's way of changing a pair's status.
+  // POST /commits/requeue's schema, scope and library call: the same rules as the API.
+  const allowed = new RepoAllowList(deps.repos ?? []);
   app.post(
     '/requeue',
     uiAction('submit', async (_c, form) => {
-      const sha = field(form, 'sha') ?? '';
-      const repo = field(form, 'repo') ?? '';
-      const configId = Number(field(form, 'config_id'));
-      const issues = [];
-      if (!/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(sha)) issues.push({ field: 'sha', message: 'must be a full sha' });
-      if (!repo) issues.push({ field: 'repo', message: 'is required' });
-      if (!Number.isSafeInteger(configId) || configId < 1) issues.push({ field: 'config_id', message: 'must be a config id' });
-      if (issues.length) throw new ValidationError(issues);
-      const was = await requeueFailedPair(pool, { repo, sha, configId, architecture: field(form, 'architecture') ?? '' });
-      return `Re-queued ${shortSha(sha)} under config #${configId} (it had failed ${was.attempts}×): it is waiting again, and the next sweep fire or determine offers it.`;
+      const id = field(form, 'config_id');
+      const parsed = requeueBody.safeParse({
+        repo: field(form, 'repo') ?? '',
+        sha: field(form, 'sha') ?? '',
+        config_id: id !== undefined && /^\d{1,16}$/.test(id) ? Number(id) : id,
+        architecture: field(form, 'architecture') ?? '',
+      });
+      if (!parsed.success) throw new ValidationError(issuesOf(parsed.error));
+      const was = await requeueFailedPair(pool, requeueOptions(parsed.data, allowed));
+      return `Re-queued ${shortSha(was.sha)} under config #${was.config_id} (it had failed ${was.attempts}×): it is waiting again, and the next sweep fire or determine offers it.`;
     }),
   );
 

@@ -218,6 +218,7 @@ export function schedulePages(deps: UiDeps) {
       uiAction('submit', async (c) => {
         const name = readName(c);
         const fire = await runSchedule(pool, name, { now: new Date() });
+        deps.onSubmitted?.([{ task: fire.task, created: true }]);
         return `Fired '${name}' now: task ${fire.task.uid} (${fire.task.task}) submitted.`;
       }),
     )

@@ -1,8 +1,8 @@
 import { type Alert, type AlertRow, toAlert } from '../../benchmarks/alerts/store.ts';
 import type { CommitStatus } from '../../benchmarks/commits.ts';
-import { runGit } from '../../benchmarks/git.ts';
+import { FULL_SHA, runGit } from '../../benchmarks/git.ts';
 import { gitDirectory } from '../../benchmarks/series-samples.ts';
-import { EventixError, ValidationError } from '../../errors.ts';
+import { ValidationError } from '../../errors.ts';
 import { type Executor, run } from '../../queue/executor.ts';
 
 /**
@@ -164,35 +164,6 @@ export async function alertsAtCommit(ex: Executor, sha: string, repo: string | u
   return rows.map(toAlert);
 }
 
-/** A re-queue refused: the pair is not failed (any more), or does not exist. */
-export class PairNotFailed extends EventixError {
-  constructor(sha: string) {
-    super('InvalidTransition', `The pair of ${sha.slice(0, 12)} is not failed (any more): only a failed pair can be re-queued.`, { sha });
-  }
-}
-
-/**
- * Re-queue a failed pair: return it to waiting, as cleanup returns a never-failed stale pair, by
- * deleting its row (waiting is "no row"; src/benchmarks/commits.ts). Its attempts go with it, so
- * determine offers it again even past EVENTIX_COMMITS_MAX_ATTEMPTS: that is the person's call,
- * made after fixing what failed. Only a row still `failed` is touched, in the statement itself, so
- * a pair a sweep claimed meanwhile is left alone. The error is returned for the notice.
- */
-export async function requeueFailedPair(
-  ex: Executor,
-  pair: { repo: string; sha: string; configId: number; architecture: string },
-): Promise<{ attempts: number; error: string | null }> {
-  const [row] = await run<{ attempts: number; error: string | null }>(
-    ex,
-    `delete from commit_status
-     where repo = $1 and sha = $2 and config_id = $3 and architecture = $4 and status = 'failed'
-     returning attempts, error`,
-    [pair.repo, pair.sha, pair.configId, pair.architecture],
-  );
-  if (!row) throw new PairNotFailed(pair.sha);
-  return row;
-}
-
 export interface GitCommitInfo {
   subject: string;
   /** Committer time, ISO 8601 with the committer's offset. */
@@ -211,7 +182,7 @@ export async function commitInfo(
 ): Promise<Map<string, GitCommitInfo>> {
   const info = new Map<string, GitCommitInfo>();
   const dir = gitDirectory(repo, repos);
-  const full = [...new Set(shas)].filter((s) => /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(s));
+  const full = [...new Set(shas)].filter((s) => FULL_SHA.test(s));
   if (dir === undefined || full.length === 0) return info;
   try {
     const r = await runGit(
