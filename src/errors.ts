@@ -18,11 +18,16 @@ export interface FieldIssue {
   message: string;
 }
 
+/** Issues as one line, `field: message; field: message`: how every message and page names them. */
+export function issuesText(issues: readonly FieldIssue[]): string {
+  return issues.map((i) => `${i.field}: ${i.message}`).join('; ');
+}
+
 /** Input that cannot be accepted; nothing was written. */
 export class ValidationError extends EventixError {
   declare readonly code: 'ValidationError';
   constructor(readonly issues: FieldIssue[]) {
-    super('ValidationError', `Invalid input: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
+    super('ValidationError', `Invalid input: ${issuesText(issues)}`);
   }
 }
 
@@ -121,11 +126,11 @@ export class TriggerFailed extends EventixError {
     eventName: string,
     readonly issues: FieldIssue[],
   ) {
-    super(
-      'TriggerFailed',
-      `Trigger '${trigger}' produced an invalid task for event '${eventName}': ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
-      { trigger, event_name: eventName, errors: issues },
-    );
+    super('TriggerFailed', `Trigger '${trigger}' produced an invalid task for event '${eventName}': ${issuesText(issues)}`, {
+      trigger,
+      event_name: eventName,
+      errors: issues,
+    });
   }
 }
 

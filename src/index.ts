@@ -55,6 +55,7 @@ export { loadSweepsFile, parseSweeps } from './sweeps/config.ts';
 export { VERSION } from './version.ts';
 export { AttemptAborted } from './worker/attempt-aborted.ts';
 export { Maintenance } from './worker/maintenance.ts';
+export { WorkerPresence, type WorkerPresenceEvents, type WorkerPresenceOptions } from './worker/presence.ts';
 export {
   defineTask,
   isTaskDefinition,

@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import type { SeriesEvaluation } from '../benchmarks/alerts/evaluate.ts';
-import { ALERT_STATUSES, type Alert } from '../benchmarks/alerts/store.ts';
+import type { AlertSettings } from '../benchmarks/alerts/settings.ts';
+import { ALERT_STATUSES, type Alert, type AlertFilter } from '../benchmarks/alerts/store.ts';
 import type { ChangePoint } from '../benchmarks/changes/detect.ts';
 import { architecture, branch, metricName, repo } from '../benchmarks/formats/index.ts';
+import type { SeriesFilter } from '../benchmarks/series-samples.ts';
+import { ValidationError } from '../errors.ts';
 import { text } from '../queue/input.ts';
-import { tagFilter } from './benchmark-schemas.ts';
+import { configFilter, tagFilter } from './benchmark-schemas.ts';
 
 /**
  * The wire format of change points and alerts (snake_case, like the rest of the API): request
@@ -46,6 +49,28 @@ export const changesQuery = z.strictObject({
     .describe('Overrides which way is better for this request; unknown labels every change point `change`.'),
 });
 export type ChangesQueryWire = z.infer<typeof changesQuery>;
+
+/** GET /benchmarks/changes' series filter as loadSeries takes it; the dashboard's trend charts read the same series. */
+export function changesFilter(q: Omit<ChangesQueryWire, 'min_effect' | 'direction'>): SeriesFilter {
+  const cfg = configFilter(q.config);
+  return {
+    repo: q.repo,
+    metric: q.metric,
+    config: cfg.configId !== undefined ? { id: cfg.configId } : cfg.configHash !== undefined ? { hash: cfg.configHash } : undefined,
+    architecture: q.architecture,
+    branch: q.branch,
+    tags: q.tags,
+  };
+}
+
+/** The server's direction overrides, with the request's own `direction` for its metric on top (unknown: none). */
+export function directionsWith(
+  directions: AlertSettings['directions'],
+  metric: string,
+  direction: ChangesQueryWire['direction'],
+): AlertSettings['directions'] {
+  return direction ? { ...directions, [metric]: direction === 'unknown' ? null : direction } : directions;
+}
 
 const side = z.object({ commits: z.number().int(), samples: z.number().int(), mean: z.number(), median: z.number() });
 const direction = z.enum(['higher', 'lower']).nullable();
@@ -109,6 +134,18 @@ export const alertsQuery = z.strictObject({
   limit: z.coerce.number({ error: 'must be a number' }).int().min(1).max(500).optional(),
   cursor: z.string().min(1).max(200).optional(),
 });
+
+/** GET /benchmarks/alerts' query as listAlerts takes it; the dashboard's alert list filters the same way. */
+export function alertsFilter(q: z.infer<typeof alertsQuery>): AlertFilter {
+  return { statuses: q.status, repo: q.repo, metric: q.metric, seriesHash: q.series_hash, limit: q.limit, cursor: q.cursor };
+}
+
+/** The {id} of /benchmarks/alerts/{id}, for the API route and the dashboard's alert buttons alike. */
+export function alertId(raw: string | undefined): number {
+  if (!raw || !/^[1-9]\d{0,14}$/.test(raw))
+    throw new ValidationError([{ field: 'id', message: 'must be a positive integer (an alert id)' }]);
+  return Number(raw);
+}
 
 export const alertPatchBody = z
   .strictObject({

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { ValidationError } from '../errors.ts';
-import { issuesOf } from '../queue/input.ts';
+import { issuesOf, UUID_PATTERN } from '../queue/input.ts';
 import { HttpProblem } from './errors.ts';
 
 /**
@@ -72,7 +72,7 @@ export function readTaggedQuery<S extends z.ZodType>(c: Context, schema: S): z.i
 
 export function readUid(c: Context, param = 'uid'): string {
   const uid = c.req.param(param) ?? '';
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(uid)) {
+  if (!UUID_PATTERN.test(uid)) {
     throw new ValidationError([{ field: param, message: 'must be a UUID' }]);
   }
   // Canonical (lower-case) form: PostgreSQL compares uuids regardless of case, but the queue matches

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors.ts';
 import { type Executor, run } from '../queue/executor.ts';
-import { issuesOf, jsonValue, NAME_PATTERN, PRIORITY_MAX, PRIORITY_MIN } from '../queue/input.ts';
+import { issuesOf, jsonValue, NAME_MESSAGE, NAME_PATTERN, PRIORITY_MAX, PRIORITY_MIN } from '../queue/input.ts';
 import { decodeCursor, encodeCursor } from '../queue/list.ts';
 import { checkDocument, storableString } from './json.ts';
 
@@ -19,7 +19,7 @@ export interface EventRecord {
   createdAt: Date;
 }
 
-const name = z.string().regex(NAME_PATTERN, { error: 'must be 1-200 characters of letters, digits and _ . : / -' });
+const name = z.string().regex(NAME_PATTERN, { error: NAME_MESSAGE });
 
 /** Nesting allowed in a payload: checked before the recursive schema runs, so depth cannot overflow the stack. */
 export const MAX_PAYLOAD_DEPTH = 256;
@@ -137,6 +137,12 @@ export async function listEvents(ex: Executor, f: EventListFilter = {}): Promise
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return { events: page.map(toEvent), nextCursor: rows.length > limit && last ? encodeCursor(last.created_at_text, last.id) : null };
+}
+
+/** One event by uid; undefined when there is none (never stored, or deleted by retention). */
+export async function findEvent(ex: Executor, uid: string): Promise<EventRecord | undefined> {
+  const [row] = await run<EventRow>(ex, 'select *, created_at::text as created_at_text from events where uid = $1', [uid]);
+  return row ? toEvent(row) : undefined;
 }
 
 /**

@@ -3,7 +3,10 @@ import { type FieldIssue, ValidationError } from '../errors.ts';
 
 /** Names of tasks and namespaces: short, printable, safe in URLs and metric labels. */
 export const NAME_PATTERN = /^[A-Za-z0-9_.:/-]{1,200}$/;
-const name = z.string().regex(NAME_PATTERN, { error: 'must be 1-200 characters of letters, digits and _ . : / -' });
+export const NAME_MESSAGE = 'must be 1-200 characters of letters, digits and _ . : / -';
+/** A task, run or event uid: a UUID, in either case. */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const name = z.string().regex(NAME_PATTERN, { error: NAME_MESSAGE });
 
 /** jsonb refuses NUL characters and lone surrogates; catching them here turns a would-be 500 into a 400. */
 function storable(value: unknown): boolean {

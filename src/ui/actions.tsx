@@ -2,7 +2,7 @@ import type { Handler } from 'hono';
 import { grants } from '../api/auth.ts';
 import type { ApiScope } from '../config.ts';
 import { isConnectionError } from '../db/connection-errors.ts';
-import { EventixError, ValidationError } from '../errors.ts';
+import { EventixError, issuesText, ValidationError } from '../errors.ts';
 import type { UiContext, UiEnv } from './context.ts';
 import { Layout } from './layout.tsx';
 import { CSRF_FIELD, csrfMatches, originAllowed } from './session.ts';
@@ -31,6 +31,11 @@ export function withFlash(back: string, kind: 'notice' | 'error', message: strin
   url.searchParams.delete('error');
   url.searchParams.set(kind, message);
   return url.pathname + url.search;
+}
+
+/** The flash withFlash put in this page's URL, for its Layout: `<Layout {...flashOf(c)}>`. */
+export function flashOf(c: UiContext): { notice: string | undefined; error: string | undefined } {
+  return { notice: c.req.query('notice'), error: c.req.query('error') };
 }
 
 export function forbidden(c: UiContext, detail: string) {
@@ -77,7 +82,7 @@ export function uiAction(scope: ApiScope, run: (c: UiContext, form: Form) => Pro
       return c.redirect(withFlash(back, 'notice', result), 303);
     } catch (err) {
       if (err instanceof ValidationError) {
-        return c.redirect(withFlash(back, 'error', err.issues.map((i) => `${i.field}: ${i.message}`).join('; ')), 303);
+        return c.redirect(withFlash(back, 'error', issuesText(err.issues)), 303);
       }
       if (err instanceof EventixError && !isConnectionError(err)) return c.redirect(withFlash(back, 'error', err.message), 303);
       throw err;

@@ -5,8 +5,8 @@ import { formatCount, formatRelative, formatUtc } from './format.ts';
 import { CSRF_FIELD } from './session.ts';
 
 /**
- * The dashboard's building blocks, each defined once. A status badge, a time, an action button
- * and an empty state look and behave the same on every page.
+ * The dashboard's building blocks, each defined once. A status badge, a time, an action button,
+ * a table's header row, a filter form and an empty state look and behave the same on every page.
  */
 
 /** Every status the dashboard shows, queue and commit alike; the colour of each is in app.css. */
@@ -85,6 +85,139 @@ export function Action(props: {
         {props.label}
       </button>
     </form>
+  );
+}
+
+/**
+ * A column heading: its label, or `[label, class]` for a column of numbers (`num`, right-aligned)
+ * or one a phone leaves out (`hide-narrow`); null for a column this viewer does not get.
+ */
+export type Heading = string | readonly [label: string, cls: string] | null;
+
+/**
+ * A table's header row. `lead` is a first heading that is not text (a tick-all box); `actions`
+ * names a last column of buttons for screen readers only, since the buttons say what they do.
+ */
+export function Head({ cols, lead, actions }: { cols: readonly Heading[]; lead?: Child; actions?: string }) {
+  return (
+    <thead>
+      <tr>
+        {lead ? <th scope="col">{lead}</th> : null}
+        {cols.map((h) =>
+          h === null ? null : typeof h === 'string' ? (
+            <th scope="col">{h}</th>
+          ) : (
+            <th scope="col" class={h[1]}>
+              {h[0]}
+            </th>
+          ),
+        )}
+        {actions ? (
+          <th scope="col">
+            <span class="visually-hidden">{actions}</span>
+          </th>
+        ) : null}
+      </tr>
+    </thead>
+  );
+}
+
+/**
+ * A list page's filter form: GET to the page itself, so a filtered view is a URL to share. The
+ * fields come first, then the button, then (when `reset` names it) a link to the page unfiltered.
+ */
+export function FilterForm(
+  props: PropsWithChildren<{ action: string; label: string; submit: string; primary?: boolean; reset?: string | false; after?: Child }>,
+) {
+  return (
+    <form method="get" action={props.action} class="filters" aria-label={props.label}>
+      {props.children}
+      <button type="submit" class={props.primary ? 'btn primary' : 'btn'}>
+        {props.submit}
+      </button>
+      {props.reset ? <a href={props.action}>{props.reset}</a> : null}
+      {props.after}
+    </form>
+  );
+}
+
+/** A free-text filter; left empty it filters nothing, which the placeholder says. */
+export function TextFilter(props: {
+  label: string;
+  name: string;
+  value: string | undefined;
+  size?: number;
+  placeholder?: string;
+  pattern?: string;
+}) {
+  return (
+    <label>
+      {props.label}
+      <input
+        name={props.name}
+        value={props.value ?? ''}
+        size={props.size}
+        pattern={props.pattern}
+        placeholder={props.placeholder ?? 'any'}
+      />
+    </label>
+  );
+}
+
+/** A filter chosen from a list; `options` are values, or `[value, text]`; the first option is "any" (value ''). */
+export function SelectFilter(props: {
+  label: string;
+  name: string;
+  value: string | undefined;
+  options: readonly (string | readonly [value: string, text: string])[];
+  any?: string;
+}) {
+  return (
+    <label>
+      {props.label}
+      <select name={props.name}>
+        <option value="">{props.any ?? 'any'}</option>
+        {props.options.map((o) => {
+          const [value, text] = typeof o === 'string' ? [o, o] : o;
+          return (
+            <option value={value} selected={props.value === value}>
+              {text}
+            </option>
+          );
+        })}
+      </select>
+    </label>
+  );
+}
+
+/** What a filtered list says when nothing matches: that the filters did it, and the way back to everything. */
+export function NoMatch({ what, href }: { what: string; href: string }) {
+  return (
+    <Empty title={`No ${what} match these filters.`}>
+      <a href={href}>Show all {what}</a>
+    </Empty>
+  );
+}
+
+/** A headline number with what it counts; with `href`, a link to the list it counts (`current` when that list is shown). */
+export function Kpi(props: { label: string; value: Child; href?: string; current?: boolean; testId?: string }) {
+  const body = (
+    <>
+      <div class="v">{props.value}</div>
+      <div class="l">{props.label}</div>
+    </>
+  );
+  if (!props.href) {
+    return (
+      <div class="kpi" data-testid={props.testId}>
+        {body}
+      </div>
+    );
+  }
+  return (
+    <a class="kpi" href={props.href} aria-current={props.current ? 'true' : undefined} data-testid={props.testId}>
+      {body}
+    </a>
   );
 }
 

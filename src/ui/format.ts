@@ -72,3 +72,16 @@ export function formatPercent(fraction: number | null | undefined): string {
   const sign = p > 0 ? '+' : p < 0 ? '−' : '';
   return `${sign}${Math.abs(p).toLocaleString('en-US', { maximumFractionDigits: 1 })} %`;
 }
+
+/** A p-value: four decimals, or in exponent form below 0.0001, where four decimals would all be zero. */
+export function formatPValue(p: number): string {
+  return p < 0.0001 ? p.toExponential(1) : p.toFixed(4);
+}
+
+/** `1 task`, `3 tasks`. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+}
+
+/** The first block of a uid: enough to tell tasks (or runs) apart on a screen; the full uid is a click or a hover away. */
+export const shortUid = (uid: string) => uid.slice(0, 8);

@@ -5,6 +5,7 @@ import { coerceError, type Logger } from '../logger.ts';
 import { pruneExpired } from '../queue/prune.ts';
 import { rescueExpired } from '../queue/rescue.ts';
 import type { TaskStatus } from '../queue/states.ts';
+import { pruneWorkers } from './presence.ts';
 
 export interface MaintenanceOptions {
   pool: pg.Pool;
@@ -17,7 +18,8 @@ export interface MaintenanceOptions {
 export const DEFAULT_EVENT_RETENTION_SECONDS = 30 * 86400;
 
 /**
- * Rescue of expired leases and pruning of expired tasks. Every worker process runs one: no
+ * Rescue of expired leases, pruning of expired tasks and events, and of the presence rows of
+ * workers not seen for an hour (src/worker/presence.ts). Every worker process runs one: no
  * leader to elect or lose. Both statements take bounded batches with SKIP LOCKED, so N processes
  * running at once neither block nor double-handle a row, and the jittered interval spreads them
  * out so the database sees roughly N small probes per interval.
@@ -26,6 +28,8 @@ export class Maintenance extends EventEmitter<{
   rescued: [{ uid: string; status: TaskStatus }[]];
   pruned: [number];
   'events:pruned': [number];
+  /** Presence rows deleted: workers not seen for an hour (killed without stopping). */
+  'workers:pruned': [number];
   /**
    * A pass failed (the database is unreachable, a statement failed). Already logged; the next
    * pass runs on schedule all the same. Not 'error', which Node throws when nobody listens.
@@ -60,10 +64,11 @@ export class Maintenance extends EventEmitter<{
   }
 
   /** One pass; also callable directly (tests, `eventix` admin commands). */
-  async runOnce(): Promise<{ rescued: number; pruned: number; eventsPruned: number }> {
+  async runOnce(): Promise<{ rescued: number; pruned: number; eventsPruned: number; workersPruned: number }> {
     let rescued = 0;
     let pruned = 0;
     let eventsPruned = 0;
+    let workersPruned = 0;
     try {
       for (;;) {
         const batch = await rescueExpired(this.opts.pool);
@@ -95,6 +100,15 @@ export class Maintenance extends EventEmitter<{
         this.opts.logger.info({ count: eventsPruned }, 'pruned events past retention');
         this.emit('events:pruned', eventsPruned);
       }
+      for (;;) {
+        const n = await pruneWorkers(this.opts.pool);
+        workersPruned += n;
+        if (n < 1000) break;
+      }
+      if (workersPruned) {
+        this.opts.logger.info({ count: workersPruned }, 'deleted the presence rows of workers not seen for an hour');
+        this.emit('workers:pruned', workersPruned);
+      }
     } catch (err) {
       const e = coerceError(err);
       this.opts.logger.error({ err: e }, 'maintenance pass failed; retrying next interval');
@@ -104,7 +118,7 @@ export class Maintenance extends EventEmitter<{
         this.opts.logger.error({ err: coerceError(listenerErr) }, 'maintenance:error listener threw');
       }
     }
-    return { rescued, pruned, eventsPruned };
+    return { rescued, pruned, eventsPruned, workersPruned };
   }
 
   async stop(): Promise<void> {

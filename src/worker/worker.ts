@@ -13,6 +13,7 @@ import { Completer } from './completer.ts';
 import { Heartbeats } from './heartbeats.ts';
 import { Maintenance } from './maintenance.ts';
 import { Notifier } from './notifier.ts';
+import { WorkerPresence } from './presence.ts';
 import { buildRegistry, type TaskContext, type TaskDefinition } from './registry.ts';
 import { completeRetrying } from './retry.ts';
 import { SafeEmitter } from './safe-emitter.ts';
@@ -36,6 +37,10 @@ export interface WorkerOptions {
   maintenanceIntervalMs?: number;
   /** Passed to maintenance: delete events older than this; default 30 days; null or 0 keeps them. */
   eventRetentionSeconds?: number | null;
+  /** Keep a row in `workers` (id, host, namespaces, tasks, last seen) while running, for the dashboard. */
+  presence?: boolean;
+  /** How often the presence row is refreshed; default 10 s, at most 30 s. */
+  presenceIntervalMs?: number;
   workerId?: string;
   logger?: Logger;
 }
@@ -82,6 +87,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
   private readonly completer: Completer;
   private readonly notifier: Notifier | undefined;
   private readonly maintenance: Maintenance | undefined;
+  private readonly presence: WorkerPresence | undefined;
   private loopDone: Promise<void> | undefined;
   private readonly heartbeats: Heartbeats;
   /** reportError bound once, for the helpers that report on the worker's behalf. */
@@ -166,6 +172,19 @@ export class Worker extends SafeEmitter<WorkerEvents> {
       this.maintenance.on('rescued', (rows) => this.safeEmit('maintenance:rescued', rows));
       this.maintenance.on('maintenance:error', ({ error }) => this.safeEmit('worker:error', { error, during: 'maintenance' }));
     }
+    if (opts.presence ?? true) {
+      this.presence = new WorkerPresence({
+        pool: this.pool,
+        logger: this.logger,
+        workerId: this.workerId,
+        namespaces: this.namespaces,
+        tasks: this.names,
+        concurrency: this.concurrency,
+        intervalMs: opts.presenceIntervalMs,
+      });
+      // Already logged (once per outage) by WorkerPresence; the next upsert follows on its timer.
+      this.presence.on('presence:error', ({ error }) => this.safeEmit('worker:error', { error, during: 'presence' }));
+    }
   }
 
   get status(): WorkerState {
@@ -180,10 +199,13 @@ export class Worker extends SafeEmitter<WorkerEvents> {
   async start(): Promise<void> {
     if (this.state !== 'created') throw new Error(`cannot start a worker that is ${this.state}`);
     this.state = 'running';
+    // The first presence upsert runs beside the LISTEN connect; neither rejects, and a failure of either only delays its own retry.
+    const presence = this.presence?.start();
     if (this.notifier) {
       // A failed LISTEN is not fatal: the notifier retries and the poll covers the gap.
       await this.notifier.start().catch((err) => this.reportError(err, 'listen'));
     }
+    await presence;
     this.maintenance?.start();
     this.heartbeats.start();
     this.loopDone = this.loop();
@@ -377,6 +399,7 @@ export class Worker extends SafeEmitter<WorkerEvents> {
     await this.heartbeats.stop();
     await this.completer.drain();
     await this.maintenance?.stop();
+    await this.presence?.stop();
     await this.notifier?.stop();
     this.state = 'stopped';
     this.logger.info({ released }, 'worker stopped');

@@ -28,7 +28,12 @@ describe('OpenAPI document and docs', () => {
       app()
         // The dashboard (/ui, and / which redirects there) is HTML for people, not part of the API.
         .routes.filter(
-          (r) => r.method !== 'ALL' && !r.path.startsWith('/docs') && r.path !== '/openapi.json' && !/^\/ui(\/|$)/.test(r.path) && r.path !== '/',
+          (r) =>
+            r.method !== 'ALL' &&
+            !r.path.startsWith('/docs') &&
+            r.path !== '/openapi.json' &&
+            !/^\/ui(\/|$)/.test(r.path) &&
+            r.path !== '/',
         )
         .map((r) => `${r.method} ${r.path.replace(/\/$/, '').replace(/:(\w+)/g, '{$1}') || '/'}`),
     );

@@ -1,14 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ApiToken } from '../../src/config.ts';
 import { claim, fail, submit, toTaskError } from '../../src/queue/index.ts';
 import { createSchedule } from '../../src/scheduler/manage.ts';
+import { freshToken } from '../helpers/ui.ts';
 import { checkPage, noBrowser, useUiServer } from './harness.ts';
 
-const secret = (label: string) => `${label}-${randomBytes(18).toString('base64url')}`;
-const READER: ApiToken = { name: 'reader', scope: 'read', secret: secret('rd') };
-const ROOT: ApiToken = { name: 'root', scope: 'admin', secret: secret('ad') };
+const READER = freshToken('reader', 'read');
+const ROOT = freshToken('root', 'admin');
 
 /** Action buttons a page offers: every POST form in the main region (the logout form is in the header). */
 const actionButtons = (page: Page) => page.locator('main form[method="post"] button').count();
@@ -23,8 +22,19 @@ describe.skipIf(noBrowser)('dashboard login in a browser', () => {
     const pool = ui.db().pool;
     waiting = (await submit(pool, { task: 'report.render', namespace: 'reports' })).task.uid;
     const f = (await submit(pool, { task: 'email.send', namespace: 'emails', retry: false })).task.uid;
-    const [held] = await claim(pool, { workerId: 'host-a:1:abcd', namespaces: ['emails'], tasks: ['email.send'], limit: 1, leaseSeconds: 30 });
-    await fail(pool, { uid: held!.uid, workerId: held!.workerId, fencingToken: held!.fencingToken, error: toTaskError(new Error('SMTP refused')) });
+    const [held] = await claim(pool, {
+      workerId: 'host-a:1:abcd',
+      namespaces: ['emails'],
+      tasks: ['email.send'],
+      limit: 1,
+      leaseSeconds: 30,
+    });
+    await fail(pool, {
+      uid: held!.uid,
+      workerId: held!.workerId,
+      fencingToken: held!.fencingToken,
+      error: toTaskError(new Error('SMTP refused')),
+    });
     failed = f;
     await createSchedule(pool, { name: 'nightly', cron: '0 2 * * *', timezone: 'Europe/Berlin', task: 'report.render' });
   });
@@ -41,14 +51,26 @@ describe.skipIf(noBrowser)('dashboard login in a browser', () => {
   it('a read token sees every page and no button on any of them', async () => {
     const page = await ui.newPage();
     await login(page, READER, '/ui/tasks');
-    const pages = ['/ui', '/ui/tasks', `/ui/tasks/${waiting}`, `/ui/tasks/${failed}`, '/ui/schedules', '/ui/schedules/nightly', '/ui/events', '/ui/commits', '/ui/benchmarks'];
+    const pages = [
+      '/ui',
+      '/ui/tasks',
+      `/ui/tasks/${waiting}`,
+      `/ui/tasks/${failed}`,
+      '/ui/schedules',
+      '/ui/schedules/nightly',
+      '/ui/events',
+      '/ui/commits',
+      '/ui/benchmarks',
+    ];
     for (const path of pages) {
       const res = await page.goto(path);
       expect(res?.status(), path).toBe(200);
       expect(await actionButtons(page), `buttons on ${path}`).toBe(0);
     }
     // The session cookie is invisible to scripts (HttpOnly).
-    expect(await page.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie)).not.toContain('eventix_session');
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie)).not.toContain(
+      'eventix_session',
+    );
     // And the API docs open in the same browser session.
     expect((await page.goto('/docs'))?.status()).toBe(200);
   });

@@ -30,6 +30,14 @@ describe.skipIf(noBrowser)('overview in the browser', () => {
          now() + case when i = 1 then interval '12 s' else interval '4 min' end, nextval('tasks_fencing_token_seq'), now(), now() - (i % 3) * interval '2 s'
        from generate_series(1, 7) as i`,
     );
+    // Presence rows: one of the render workers, an idle mail worker, and one gone quiet 4 min ago.
+    // render-1 and render-2 have none (remote workers over HTTP): they show from their leases.
+    await sql(
+      `insert into workers (id, host, pid, namespaces, tasks, concurrency, version, started_at, last_seen_at) values
+         ('render-0:4100:9f3a0', 'render-0', 4100, '{media}', '{resize_image}', 4, '0.1.0', now() - interval '3 hours', now() - interval '3 s'),
+         ('mailer-1:5200:77aa', 'mailer-1', 5200, '{mail}', '{send_email,send_digest}', 8, '0.1.0', now() - interval '40 min', now() - interval '6 s'),
+         ('mailer-2:5201:77ab', 'mailer-2', 5201, '{mail}', '{send_email,send_digest}', 8, '0.1.0', now() - interval '2 hours', now() - interval '4 min')`,
+    );
     await createSchedule(ui.db().pool, { name: 'nightly-digest', cron: '0 3 * * *', task: 'send_digest', namespace: 'mail' });
     await createSchedule(ui.db().pool, { name: 'thumbnails-sweep', cron: '*/15 * * * *', task: 'resize_image', namespace: 'media' });
     await refreshTaskRollup(ui.db().pool, { minAgeSeconds: 0 });
@@ -63,7 +71,11 @@ describe.skipIf(noBrowser)('overview in the browser', () => {
     await expect.poll(() => page.locator('[data-chart="throughput"] canvas').count()).toBeGreaterThan(0);
     await expect.poll(() => page.getByTestId('throughput-summary').textContent()).toMatch(/2,296 tasks completed, 104 failed/);
     await expect.poll(() => page.getByTestId('failures').locator('tr[data-class="TimeoutError"]').count()).toBe(1);
-    await expect.poll(() => page.getByTestId('workers').locator('tbody tr').count()).toBe(3);
+    const workers = page.getByTestId('workers');
+    await expect.poll(() => workers.locator('tbody tr').count()).toBe(5);
+    expect(await workers.locator('tr[data-state="quiet"] .status-gone-quiet').isVisible()).toBe(true);
+    expect(await workers.locator('tr[data-worker="mailer-1:5200:77aa"]').textContent()).toMatch(/0 \/ 8/);
+    expect(await workers.locator('tr[data-state="remote"]').count()).toBe(2);
     await checkPage(page, 'overview');
 
     // Through the next live refresh the chart is drawn again in the new <main>.

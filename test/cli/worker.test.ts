@@ -23,6 +23,14 @@ describe('task modules', () => {
 
 describe('eventix worker', () => {
   const db = useTestDatabase();
+  /** Presence rows, of the workers serving `task` if given. */
+  const presenceOf = async (task?: string) =>
+    (
+      await db().pool.query<{ namespaces: string[]; tasks: string[]; concurrency: number }>(
+        'select namespaces, tasks, concurrency from workers where $1::text is null or $1 = any(tasks)',
+        [task ?? null],
+      )
+    ).rows;
 
   it('runs the module’s tasks until SIGTERM, then exits 0', async () => {
     const a = await submit(db().pool, { task: 'cli.greet', args: ['world'] });
@@ -37,10 +45,14 @@ describe('eventix worker', () => {
     );
     expect((await getTask(db().pool, a.task.uid)).result).toBe('hello world');
     expect((await getTask(db().pool, b.task.uid)).result).toBe('HEY');
+    // Its presence row, for the dashboard; the built-in workers of the process have theirs too.
+    expect(await presenceOf('cli.greet')).toMatchObject([{ namespaces: ['default'], concurrency: 4 }]);
     child.kill('SIGTERM');
     const r = await done;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('Eventix worker stopped');
+    // A clean stop deletes every row the process wrote.
+    expect(await presenceOf()).toEqual([]);
   });
 
   it('exits 2 without --tasks', async () => {
@@ -55,7 +67,9 @@ describe('eventix worker', () => {
     const done = collect(child);
     await waitForOutput(child, /Worker \S+ running/);
     await waitFor(async () => (await getTask(db().pool, t.task.uid)).status === 'done');
+    expect(await presenceOf('cli.greet')).toHaveLength(1);
     child.kill('SIGINT');
     expect((await done).code).toBe(0);
+    expect(await presenceOf()).toEqual([]);
   });
 });

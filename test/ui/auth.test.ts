@@ -1,18 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../../src/api/app.ts';
-import type { ApiToken } from '../../src/config.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { issueSession, SESSION_MAX_AGE_SECONDS, verifySession } from '../../src/ui/session.ts';
 import { useTestDatabase } from '../helpers/db.ts';
-import { UiSession } from '../helpers/ui.ts';
+import { freshToken, UiSession } from '../helpers/ui.ts';
 
-const secret = (label: string) => `${label}-${randomBytes(18).toString('base64url')}`;
-const TOKENS: ApiToken[] = [
-  { name: 'reader', scope: 'read', secret: secret('rd') },
-  { name: 'root', scope: 'admin', secret: secret('ad') },
-];
-const [READER, ROOT] = TOKENS as [ApiToken, ApiToken];
+const READER = freshToken('reader', 'read');
+const ROOT = freshToken('root', 'admin');
+const TOKENS = [READER, ROOT];
 
 describe('dashboard login, sessions and CSRF', () => {
   const db = useTestDatabase();

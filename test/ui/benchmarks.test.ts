@@ -3,15 +3,12 @@ import { createApp } from '../../src/api/app.ts';
 import { evaluateGroup } from '../../src/benchmarks/alerts/evaluate.ts';
 import { createBaseline } from '../../src/benchmarks/baselines.ts';
 import { pushResults } from '../../src/benchmarks/ingest.ts';
+import type { ApiToken } from '../../src/config.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { shaOf, step, stepDocuments } from '../helpers/bench-series.ts';
 import { useTestDatabase } from '../helpers/db.ts';
-import { UiSession } from '../helpers/ui.ts';
+import { READ_TOKEN, redirectOf, SUBMIT_TOKEN, UI_TOKENS, UiSession } from '../helpers/ui.ts';
 
-const TOKENS = [
-  { name: 'reader', scope: 'read' as const, secret: 'reader-secret-0123456789' },
-  { name: 'ci', scope: 'submit' as const, secret: 'submit-secret-0123456789' },
-];
 const REPO = 'r/ui-step';
 
 describe('dashboard: empty benchmark pages', () => {
@@ -35,7 +32,7 @@ describe('dashboard: empty benchmark pages', () => {
 
 describe('dashboard: benchmark trends, alerts and baseline comparison', () => {
   const db = useTestDatabase();
-  const app = (apiTokens: typeof TOKENS = []) => createApp({ database: db(), logger: silentLogger, apiTokens });
+  const app = (apiTokens: ApiToken[] = []) => createApp({ database: db(), logger: silentLogger, apiTokens });
   const page = async (path: string, status = 200) => {
     const res = await app().request(path);
     expect(res.status, path).toBe(status);
@@ -145,28 +142,26 @@ describe('dashboard: benchmark trends, alerts and baseline comparison', () => {
 
     // A button drawn before that change carries revision 1: refused, shown as an error, nothing changed.
     const stale = await ui.post(`/ui/benchmarks/alerts/${alertId}`, { status: 'false_positive', revision: '1', back });
-    expect(new URL(stale.headers.get('location') as string, 'http://x').searchParams.get('error')).toMatch(/changed since it was read/);
+    expect(redirectOf(stale).error).toMatch(/changed since it was read/);
     expect(await alertRow(alertId)).toEqual({ status: 'acknowledged', revision: 2 });
 
     await ui.post(`/ui/benchmarks/alerts/${alertId}`, { status: 'false_positive', revision: '2', back });
     expect(await alertRow(alertId)).toEqual({ status: 'false_positive', revision: 3 });
     const bad = await ui.post(`/ui/benchmarks/alerts/${alertId}`, { status: 'closed', back });
-    expect(new URL(bad.headers.get('location') as string, 'http://x').searchParams.get('error')).toMatch(/status/);
+    expect(redirectOf(bad).error).toMatch(/status/);
     const missing = await ui.post('/ui/benchmarks/alerts/999999', { status: 'open', back });
-    expect(new URL(missing.headers.get('location') as string, 'http://x').searchParams.get('error')).toMatch(/No benchmark alert/);
+    expect(redirectOf(missing).error).toMatch(/No benchmark alert/);
   });
 
   it('with tokens: a read session sees no alert buttons and is refused', async () => {
-    const reader = new UiSession(app(TOKENS));
-    await reader.login(TOKENS[0]!.secret);
+    const reader = await UiSession.as(app(UI_TOKENS), READ_TOKEN);
     const html = await reader.page('/ui/benchmarks/alerts');
     expect(html).toContain(`data-id="${alertId}"`);
     expect(html).not.toContain(`data-testid="alert-${alertId}-`);
     expect((await reader.post(`/ui/benchmarks/alerts/${alertId}`, { status: 'open' })).status).toBe(403);
     expect(await alertRow(alertId)).toMatchObject({ status: 'false_positive' });
 
-    const ci = new UiSession(app(TOKENS));
-    await ci.login(TOKENS[1]!.secret);
+    const ci = await UiSession.as(app(UI_TOKENS), SUBMIT_TOKEN);
     expect(await ci.page('/ui/benchmarks/alerts')).toContain(`data-testid="alert-${alertId}-open"`);
   });
 

@@ -2,15 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
 import { markCommits } from '../../src/benchmarks/commits.ts';
 import { repoKey } from '../../src/benchmarks/repos.ts';
+import type { ApiToken } from '../../src/config.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { linearRepo, type TestRepo } from '../helpers/git.ts';
-import { UiSession } from '../helpers/ui.ts';
-
-const TOKENS = [
-  { name: 'reader', scope: 'read' as const, secret: 'reader-secret-0123456789' },
-  { name: 'ci', scope: 'submit' as const, secret: 'submit-secret-0123456789' },
-];
+import { READ_TOKEN, redirectOf, SUBMIT_TOKEN, UI_TOKENS, UiSession } from '../helpers/ui.ts';
 
 /** The matrix row of one commit, as HTML. */
 function rowOf(html: string, sha: string): string {
@@ -27,7 +23,7 @@ describe('dashboard: commits matrix and commit page', () => {
   let key: string;
   let configA = 0;
   let configB = 0;
-  const app = (apiTokens: typeof TOKENS = []) =>
+  const app = (apiTokens: ApiToken[] = []) =>
     createApp({ database: db(), logger: silentLogger, apiTokens, commits: { repos: repo ? [repo.dir] : [] } });
   const pair = async (sha: string, configId: number) =>
     (
@@ -154,17 +150,16 @@ describe('dashboard: commits matrix and commit page', () => {
 
     // Again: nothing failed to re-queue, said on the page, nothing changed.
     const again = await ui.post('/ui/commits/requeue', fields);
-    expect(new URL(again.headers.get('location') as string, 'http://x').searchParams.get('error')).toMatch(/not failed/);
+    expect(redirectOf(again).error).toMatch(/not failed/);
     // A complete pair is never re-queued.
     const complete = await ui.post('/ui/commits/requeue', { ...fields, sha: repo.shas[0] as string });
-    expect(new URL(complete.headers.get('location') as string, 'http://x').searchParams.get('error')).toMatch(/not failed/);
+    expect(redirectOf(complete).error).toMatch(/not failed/);
     expect(await pair(repo.shas[0] as string, configA)).toMatchObject({ status: 'complete' });
   });
 
   it('with tokens: a read session sees no re-queue button and is refused; a submit session may', async () => {
     const s0 = repo.shas[0] as string;
-    const reader = new UiSession(app(TOKENS));
-    expect((await reader.login(TOKENS[0]!.secret)).status).toBe(303);
+    const reader = await UiSession.as(app(UI_TOKENS), READ_TOKEN);
     const html = await reader.page('/ui/commits');
     expect(html).toContain(`data-sha="${s0}"`);
     expect(html).not.toContain('Re-queue');
@@ -173,8 +168,7 @@ describe('dashboard: commits matrix and commit page', () => {
     expect((await reader.post('/ui/commits/requeue', fields)).status).toBe(403);
     expect(await pair(s0, configB)).toMatchObject({ status: 'failed', attempts: 2 });
 
-    const ci = new UiSession(app(TOKENS));
-    await ci.login(TOKENS[1]!.secret);
+    const ci = await UiSession.as(app(UI_TOKENS), SUBMIT_TOKEN);
     expect(await ci.page('/ui/commits')).toContain('Re-queue');
     expect((await ci.post('/ui/commits/requeue', fields)).status).toBe(303);
     expect(await pair(s0, configB)).toBeUndefined();
@@ -185,10 +179,7 @@ describe('dashboard: commits matrix and commit page', () => {
     await ui.page('/ui/commits');
     const fields = { repo: key, sha: repo.shas[1] as string, config_id: String(configA), architecture: '', back: '/ui/commits' };
     const errorOf = async (extra: Record<string, string>) =>
-      new URL(
-        (await ui.post('/ui/commits/requeue', { ...fields, ...extra })).headers.get('location') as string,
-        'http://x',
-      ).searchParams.get('error');
+      redirectOf(await ui.post('/ui/commits/requeue', { ...fields, ...extra })).error;
     expect(await errorOf({ sha: 'HEAD' })).toMatch(/^sha: must be a full sha/);
     expect(await errorOf({ config_id: 'arm' })).toMatch(/^config_id: /);
     expect(await errorOf({ architecture: 'x'.repeat(101) })).toMatch(/^architecture: /);

@@ -7,13 +7,7 @@ import { createTrigger } from '../../src/events/triggers.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { filterText, templateDetails } from '../../src/ui/pages/event-triggers.tsx';
 import { useTestDatabase } from '../helpers/db.ts';
-import { UiSession } from '../helpers/ui.ts';
-
-function section(html: string, id: string): string {
-  const start = html.indexOf(`id="${id}"`);
-  expect(start, `section #${id}`).toBeGreaterThan(-1);
-  return html.slice(start, html.indexOf('</section>', start));
-}
+import { sectionOf, UiSession } from '../helpers/ui.ts';
 
 /** The rows of a page's first table body. */
 const rows = (html: string) => html.slice(html.indexOf('<tbody>'), html.indexOf('</tbody>')).split('<tr>').slice(1);
@@ -40,8 +34,8 @@ describe('events page', () => {
     expect(html).toContain('curl -X POST http://localhost/events');
     expect(html).toContain('eventix events publish commit.pushed');
     // The code trigger is there from the start, marked as such.
-    expect(section(html, 'triggers')).toContain('notify-on-push');
-    expect(section(html, 'triggers')).toContain('in code');
+    expect(sectionOf(html, 'triggers')).toContain('notify-on-push');
+    expect(sectionOf(html, 'triggers')).toContain('in code');
   });
 
   describe('with events and triggers', () => {
@@ -67,7 +61,7 @@ describe('events page', () => {
 
     it('lists events newest first with their payload and the tasks they created, linked with status', async () => {
       const { html } = await page('/ui/events');
-      const list = rows(section(html, 'events'));
+      const list = rows(sectionOf(html, 'events'));
       expect(list).toHaveLength(2);
       expect(list[0]).toContain(`href="/ui/events?uid=${ignored}"`);
       expect(list[0]).toContain('forks');
@@ -82,7 +76,7 @@ describe('events page', () => {
 
     it('shows stored and code triggers with event, filter, template summary and state', async () => {
       const { html } = await page('/ui/events');
-      const triggers = rows(section(html, 'triggers'));
+      const triggers = rows(sectionOf(html, 'triggers'));
       expect(triggers.map((r) => /<strong>([^<]+)<\/strong>/.exec(r)?.[1])).toEqual(['notify-on-push', 'off', 'sweep-on-push']);
       const [code, off, sweep] = triggers as [string, string, string];
       expect(code).toContain('in code');
@@ -101,12 +95,12 @@ describe('events page', () => {
 
     it('filters by event name and namespace in the URL, triggers included', async () => {
       const forks = await page('/ui/events?namespace=forks');
-      expect(rows(section(forks.html, 'events'))).toHaveLength(1);
+      expect(rows(sectionOf(forks.html, 'events'))).toHaveLength(1);
       expect(forks.html).toContain(ignored);
       expect(forks.html).not.toContain(pushed);
       const other = await page('/ui/events?name=other.thing');
       expect(other.html).toContain('No events match these filters.');
-      const triggers = section(other.html, 'triggers');
+      const triggers = sectionOf(other.html, 'triggers');
       expect(triggers).toContain('Triggers of &#39;other.thing&#39;');
       expect(triggers).toContain('<strong>off</strong>');
       expect(triggers).not.toContain('sweep-on-push');
@@ -116,12 +110,12 @@ describe('events page', () => {
     it('pages through many events with a keyset cursor', async () => {
       for (let i = 0; i < 53; i++) await insertEvent(db().pool, { name: 'bulk.tick', payload: { i } });
       const first = await page('/ui/events?name=bulk.tick');
-      expect(rows(section(first.html, 'events'))).toHaveLength(50);
+      expect(rows(sectionOf(first.html, 'events'))).toHaveLength(50);
       expect(first.html).toContain('{&quot;i&quot;:52}');
       const next = /href="([^"]+)" rel="next"/.exec(first.html)?.[1]?.replaceAll('&amp;', '&');
       expect(next).toMatch(/^\/ui\/events\?name=bulk.tick&cursor=/);
       const second = await page(next as string);
-      const rest = rows(section(second.html, 'events'));
+      const rest = rows(sectionOf(second.html, 'events'));
       expect(rest).toHaveLength(3);
       expect(rest[2]).toContain('{&quot;i&quot;:0}');
       expect(second.html).not.toContain('rel="next"');
@@ -130,15 +124,15 @@ describe('events page', () => {
     it('shows one event with ?uid=: its fields, whole payload, tasks and the triggers of its name', async () => {
       const { status, html } = await page(`/ui/events?uid=${pushed}`);
       expect(status).toBe(200);
-      expect(section(html, 'event')).toContain(pushed);
-      expect(section(html, 'payload')).toContain('&quot;sha&quot;: &quot;abc1234&quot;');
-      const tasks = rows(section(html, 'tasks'));
+      expect(sectionOf(html, 'event')).toContain(pushed);
+      expect(sectionOf(html, 'payload')).toContain('&quot;sha&quot;: &quot;abc1234&quot;');
+      const tasks = rows(sectionOf(html, 'tasks'));
       expect(tasks).toHaveLength(2);
       expect(tasks[0]).toContain(`href="/ui/tasks/${pushedTasks[0]?.uid}"`);
       expect(tasks[0]).toContain('sweep-on-push');
       expect(tasks[1]).toContain('notify-on-push');
-      expect(section(html, 'triggers')).toContain('sweep-on-push');
-      expect(section(html, 'triggers')).not.toContain('<strong>off</strong>');
+      expect(sectionOf(html, 'triggers')).toContain('sweep-on-push');
+      expect(sectionOf(html, 'triggers')).not.toContain('<strong>off</strong>');
     });
 
     it('still lists the tasks of an event that retention deleted, as a 404', async () => {
@@ -148,7 +142,7 @@ describe('events page', () => {
       const { status, html } = await page(`/ui/events?uid=${gone}`);
       expect(status).toBe(404);
       expect(html).toContain('was deleted by retention');
-      expect(rows(section(html, 'tasks'))).toHaveLength(1);
+      expect(rows(sectionOf(html, 'tasks'))).toHaveLength(1);
     });
 
     it('answers bad query input with a 4xx page that says what is wrong', async () => {

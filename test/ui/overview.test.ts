@@ -4,7 +4,9 @@ import { withTransaction } from '../../src/db/transaction.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { refreshTaskRollup, rollupIntervalSeconds, TaskRollup } from '../../src/queue/rollup.ts';
 import { createSchedule } from '../../src/scheduler/manage.ts';
-import { LIVE_FAILED_CAP, loadOverview } from '../../src/ui/queries/overview.ts';
+import { LIVE_FAILED_CAP, loadOverview, OVERVIEW_SQL, overviewParams } from '../../src/ui/queries/overview.ts';
+import { defineTask } from '../../src/worker/registry.ts';
+import { Worker } from '../../src/worker/worker.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { nextEvent } from '../helpers/wait.ts';
 
@@ -52,7 +54,7 @@ describe('overview page', () => {
     expect(html).toContain('curl -X POST http://localhost/tasks');
     expect(html).toContain('not computed yet');
     expect(html).toContain('No throughput yet');
-    expect(html).toContain('No worker is running a task.');
+    expect(html).toContain('No worker seen in the last hour.');
     expect(html).toContain('No lease is about to expire.');
     expect(html).toContain('No enabled schedule.');
     expect(html).toContain('No failed task.');
@@ -199,15 +201,99 @@ describe('overview page', () => {
       ['build-9:77:cafe', 'build-9', 1],
       ['build-7:4242:beef', 'build-7', 2],
     ]);
-    expect(o.at.getTime() - o.workers[1]!.lastHeartbeat.getTime()).toBeGreaterThanOrEqual(9_000);
+    // No presence row: known from their leases alone, last seen at their newest lease renewal.
+    expect(o.workers.map((w) => w.state)).toEqual(['remote', 'remote']);
+    expect(o.at.getTime() - o.workers[1]!.lastSeen.getTime()).toBeGreaterThanOrEqual(9_000);
     expect(o.leases.map((l) => l.uid).sort()).toEqual([...soon].sort());
 
     const { html } = await page('/ui?namespace=delta');
-    expect(html).toContain('Only workers holding a lease are listed');
+    expect(html).toContain('so idle workers are listed too');
     expect(html).toContain('build-9:77:cafe');
+    expect(html).toContain('remote / from leases');
     for (const uid of soon) expect(html).toContain(`href="/ui/tasks/${uid}"`);
     // Unfiltered, alpha's worker is there too.
     expect((await loadOverview(pool())).workers.map((w) => w.workerId)).toContain('host-x:1:aa');
+  });
+
+  /** A presence row as WorkerPresence writes it; `lastSeen` and `started` are SQL expressions. */
+  async function presence(id: string, namespaces: string[], lastSeen: string, extra: { tasks?: string[]; concurrency?: number } = {}) {
+    await pool().query(
+      `insert into workers (id, host, pid, namespaces, tasks, concurrency, version, started_at, last_seen_at)
+       values ($1, split_part($1, ':', 1), split_part($1, ':', 2)::int, $2, $3, $4, '0.1.0', now() - interval '2 hours', ${lastSeen})`,
+      [id, namespaces, extra.tasks ?? ['job'], extra.concurrency ?? 4],
+    );
+  }
+
+  it('lists idle workers from their presence rows, marks the ones gone quiet, and keeps lease-only workers', async () => {
+    await presence('idle-1:101:aaaa', ['kappa'], `now() - interval '5 s'`, { tasks: ['a', 'b', 'c', 'd', 'e', 'f'], concurrency: 4 });
+    await presence('busy-1:102:bbbb', ['kappa', 'other'], 'now()', { concurrency: 8 });
+    await presence('quiet-1:103:cccc', ['kappa'], `now() - interval '5 min'`);
+    // Past the hour: maintenance's to delete, no longer listed.
+    await presence('ancient-1:104:dddd', ['kappa'], `now() - interval '2 hours'`);
+    await presence('lambda-1:105:eeee', ['lambda'], 'now()');
+    await seed('kappa', 'processing', 2, { worker_id: `'busy-1:102:bbbb'` });
+    await seed('other', 'processing', 1, { worker_id: `'busy-1:102:bbbb'` });
+    await seed('kappa', 'processing', 1, { worker_id: `'remote-1:106:ffff'`, updated_at: `now() - interval '2 s'` });
+
+    const o = await loadOverview(pool(), { namespace: 'kappa' });
+    // Newest last seen first; tasks held count every namespace, next to the concurrency they fill.
+    expect(o.workers.map((w) => [w.workerId, w.state, w.tasks, w.concurrency])).toEqual([
+      ['busy-1:102:bbbb', 'live', 3, 8],
+      ['remote-1:106:ffff', 'remote', 1, null],
+      ['idle-1:101:aaaa', 'live', 0, 4],
+      ['quiet-1:103:cccc', 'quiet', 0, 4],
+    ]);
+    expect([o.workerCount, o.quietWorkerCount]).toEqual([4, 1]);
+    const idle = o.workers.find((w) => w.workerId === 'idle-1:101:aaaa');
+    expect(idle).toMatchObject({ host: 'idle-1', pid: 101, namespaces: ['kappa'], taskNames: ['a', 'b', 'c', 'd', 'e', 'f'] });
+    expect(o.at.getTime() - idle!.startedAt!.getTime()).toBeGreaterThanOrEqual(7_000_000);
+    const quiet = o.workers.find((w) => w.state === 'quiet');
+    expect(o.at.getTime() - quiet!.lastSeen.getTime()).toBeGreaterThanOrEqual(299_000);
+    // A remote worker's host is the first part of its id, its namespaces those of the tasks it holds.
+    expect(o.workers.find((w) => w.state === 'remote')).toMatchObject({ host: 'remote-1', namespaces: ['kappa'], taskNames: null });
+    expect(o.workers.find((w) => w.workerId === 'busy-1:102:bbbb')?.namespaces).toEqual(['kappa', 'other']);
+
+    const { html } = await page('/ui?namespace=kappa');
+    expect(html).toMatch(/<tr data-worker="quiet-1:103:cccc" data-state="quiet">.*?gone quiet<\/span>.*?5 min \d+ s ago/s);
+    expect(html).toMatch(/<tr data-worker="remote-1:106:ffff" data-state="remote">.*?remote \/ from leases/s);
+    expect(html).toMatch(
+      /<tr data-worker="idle-1:101:aaaa" data-state="live">.*?a, b, c, d \+2 more.*?>0<\/span><span class="muted"> \/ 4<\/span>/s,
+    );
+    expect(html).toContain('live workers (1 gone quiet)');
+    expect(html).not.toContain('ancient-1');
+    expect(html).not.toContain('lambda-1');
+    // Unfiltered, the lambda worker is there too.
+    expect((await loadOverview(pool())).workers.map((w) => w.workerId)).toEqual(
+      expect.arrayContaining(['lambda-1:105:eeee', 'idle-1:101:aaaa']),
+    );
+  });
+
+  it('a real Worker with nothing to do is listed while it runs, and gone once stopped', async () => {
+    const worker = new Worker({
+      pool: pool(),
+      tasks: [defineTask('mu.job', () => 1)],
+      namespaces: ['mu'],
+      concurrency: 3,
+      listen: false,
+      maintenance: false,
+    });
+    await worker.start();
+    try {
+      const o = await loadOverview(pool(), { namespace: 'mu' });
+      expect(o.workers).toEqual([
+        expect.objectContaining({
+          workerId: worker.workerId,
+          state: 'live',
+          tasks: 0,
+          concurrency: 3,
+          namespaces: ['mu'],
+          taskNames: ['mu.job'],
+        }),
+      ]);
+    } finally {
+      await worker.stop();
+    }
+    expect((await loadOverview(pool(), { namespace: 'mu' })).workers).toEqual([]);
   });
 
   it('groups the latest failures by error class, newest first, linking the newest task of each', async () => {
@@ -294,5 +380,32 @@ describe('overview page', () => {
     const { html } = await page('/ui?namespace=zeta');
     expect(html).toContain('href="/ui/schedules/every-minute"');
     expect(html).not.toContain('paused-one');
+  });
+
+  it('counts the tasks each worker holds through tasks_lease_idx, never a scan of the tasks table', async () => {
+    const client = await pool().connect();
+    try {
+      await client.query('begin');
+      // A history the planner would rather scan than probe for, if it could: 20,000 finished rows.
+      await client.query(
+        `insert into tasks (task, namespace, status, finished_at) select 'h', 'hist', 'done', now() from generate_series(1, 20000)`,
+      );
+      await client.query('analyze tasks');
+      for (const namespace of [null, 'kappa']) {
+        const { rows } = await client.query(`explain (format json) ${OVERVIEW_SQL}`, overviewParams(namespace));
+        const nodes: { 'Node Type': string; 'Relation Name'?: string; 'Index Name'?: string }[] = [];
+        const walk = (n: Record<string, unknown>) => {
+          nodes.push(n as (typeof nodes)[number]);
+          for (const c of (n.Plans as Record<string, unknown>[] | undefined) ?? []) walk(c);
+        };
+        walk((rows[0] as { 'QUERY PLAN': { Plan: Record<string, unknown> }[] })['QUERY PLAN'][0]!.Plan);
+        expect(nodes.filter((n) => n['Relation Name'] === 'tasks' && n['Node Type'] === 'Seq Scan')).toEqual([]);
+        // Two walks of it: the tasks held per worker, and the leases about to expire.
+        expect(nodes.filter((n) => n['Index Name'] === 'tasks_lease_idx').length).toBeGreaterThanOrEqual(2);
+      }
+    } finally {
+      await client.query('rollback');
+      client.release();
+    }
   });
 });

@@ -1,35 +1,16 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../../src/api/app.ts';
-import type { ApiToken } from '../../src/config.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createSchedule } from '../../src/scheduler/manage.ts';
 import { runSchedule } from '../../src/scheduler/run.ts';
 import { useTestDatabase } from '../helpers/db.ts';
-import { UiSession } from '../helpers/ui.ts';
-
-/** The section of a page between an element with `id` and the end of its card. */
-function section(html: string, id: string): string {
-  const start = html.indexOf(`id="${id}"`);
-  expect(start, `section #${id}`).toBeGreaterThan(-1);
-  const end = html.indexOf('</section>', start);
-  return html.slice(start, end);
-}
-
-/** Where a 303 after an action goes, and the flash message it carries. */
-function redirect(res: Response): { path: string; notice: string | null; error: string | null } {
-  const url = new URL(res.headers.get('location') ?? '', 'http://x');
-  return { path: url.pathname, notice: url.searchParams.get('notice'), error: url.searchParams.get('error') };
-}
+import { READ_TOKEN, redirectOf, SUBMIT_TOKEN, sectionOf, UI_TOKENS, UiSession } from '../helpers/ui.ts';
 
 const texts = (html: string, re: RegExp) => [...html.matchAll(re)].map((m) => m[1]);
 
 describe('schedule pages', () => {
   const db = useTestDatabase();
   let app: App;
-  const tokens: ApiToken[] = [
-    { name: 'viewer', scope: 'read', secret: 'read-secret-0123456789abcdef' },
-    { name: 'ops', scope: 'submit', secret: 'submit-secret-0123456789abcdef' },
-  ];
   let authed: App;
   const enabledOf = async (name: string) =>
     (await db().pool.query<{ enabled: boolean }>('select enabled from schedules where name = $1', [name])).rows[0]?.enabled;
@@ -38,7 +19,7 @@ describe('schedule pages', () => {
 
   beforeAll(() => {
     app = createApp({ database: db(), logger: silentLogger });
-    authed = createApp({ database: db(), logger: silentLogger, apiTokens: tokens });
+    authed = createApp({ database: db(), logger: silentLogger, apiTokens: UI_TOKENS });
   });
 
   it('says how to add a schedule when there is none', async () => {
@@ -100,7 +81,7 @@ describe('schedule pages', () => {
 
     it('shows the next 5 fires in the schedule’s zone and in UTC, across the change to summer time', async () => {
       const html = await (await new UiSession(app).get('/ui/schedules/berlin-daily')).text();
-      const upcoming = section(html, 'upcoming');
+      const upcoming = sectionOf(html, 'upcoming');
       expect(texts(upcoming, /<td>(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC)<\/td>/g)).toEqual([
         '2099-03-27 07:00:00 UTC',
         '2099-03-28 07:00:00 UTC',
@@ -124,11 +105,11 @@ describe('schedule pages', () => {
     it('shows the definition and the fire ledger with each fire’s task', async () => {
       const html = await (await new UiSession(app).get('/ui/schedules/berlin-daily')).text();
       expect(html).toContain('<title>Schedule berlin-daily · Eventix</title>');
-      const fires = section(html, 'fires');
+      const fires = sectionOf(html, 'fires');
       expect(fires).toContain(`href="/ui/tasks/${manualTask}"`);
       expect(fires).toContain('status-manual');
       expect(fires).toContain('status-scheduled');
-      expect(section(html, 'definition')).toContain('bench.sweep');
+      expect(sectionOf(html, 'definition')).toContain('bench.sweep');
     });
 
     it('pages through the fire ledger with a keyset cursor, newest first', async () => {
@@ -137,7 +118,7 @@ describe('schedule pages', () => {
       const uids: string[] = [];
       for (let i = 0; i < 27; i++) uids.push((await runSchedule(pool, 'busy')).task.uid);
       const first = await (await new UiSession(app).get('/ui/schedules/busy')).text();
-      const links = (html: string) => texts(section(html, 'fires'), /href="\/ui\/tasks\/([0-9a-f-]+)"/g);
+      const links = (html: string) => texts(sectionOf(html, 'fires'), /href="\/ui\/tasks\/([0-9a-f-]+)"/g);
       expect(links(first)).toEqual(uids.slice(2).reverse());
       const next = /href="([^"]+)" rel="next"/.exec(first)?.[1]?.replaceAll('&amp;', '&');
       expect(next).toMatch(/^\/ui\/schedules\/busy\?cursor=/);
@@ -149,7 +130,7 @@ describe('schedule pages', () => {
     it('shows a paused schedule’s fire times as they would be if resumed now', async () => {
       const before = new Date();
       const html = await (await new UiSession(app).get('/ui/schedules/paused-hourly')).text();
-      const upcoming = section(html, 'upcoming');
+      const upcoming = sectionOf(html, 'upcoming');
       expect(upcoming).toContain('If resumed now');
       const utc = texts(upcoming, /<time datetime="([^"]+)">/g).map((t) => new Date(t as string));
       expect(utc).toHaveLength(5);
@@ -162,14 +143,14 @@ describe('schedule pages', () => {
       await ui.page('/ui/schedules');
       const paused = await ui.post('/ui/schedules/seconds/pause', { back: '/ui/schedules' });
       expect(paused.status).toBe(303);
-      expect(redirect(paused)).toMatchObject({ path: '/ui/schedules', notice: expect.stringContaining("Paused 'seconds'") });
+      expect(redirectOf(paused)).toMatchObject({ path: '/ui/schedules', notice: expect.stringContaining("Paused 'seconds'") });
       expect(await enabledOf('seconds')).toBe(false);
       const html = await ui.page('/ui/schedules');
       expect(html).toContain('action="/ui/schedules/seconds/resume"');
 
       const resumed = await ui.post('/ui/schedules/seconds/resume', { back: '/ui/schedules/seconds' });
       expect(resumed.status).toBe(303);
-      expect(redirect(resumed)).toMatchObject({ path: '/ui/schedules/seconds', notice: expect.stringMatching(/^Resumed 'seconds'/) });
+      expect(redirectOf(resumed)).toMatchObject({ path: '/ui/schedules/seconds', notice: expect.stringMatching(/^Resumed 'seconds'/) });
       const row = (await db().pool.query('select enabled, next_fire_at from schedules where name = $1', ['seconds'])).rows[0];
       expect(row.enabled).toBe(true);
       expect(row.next_fire_at.getTime()).toBeGreaterThan(Date.now() - 1000);
@@ -179,7 +160,7 @@ describe('schedule pages', () => {
       expect(ran.status).toBe(303);
       expect(await firesOf('paused-hourly')).toBe(before + 1);
       const task = (await db().pool.query("select uid from tasks where schedule_name = 'paused-hourly'")).rows[0];
-      expect(redirect(ran).notice).toContain(`task ${task.uid}`);
+      expect(redirectOf(ran).notice).toContain(`task ${task.uid}`);
       // Running a paused schedule fires it once and leaves it paused, as POST /schedules/{name}/run does.
       expect(await enabledOf('paused-hourly')).toBe(false);
     });
@@ -203,7 +184,7 @@ describe('schedule pages', () => {
       await ui.page('/ui/schedules');
       const res = await ui.post('/ui/schedules/ghost/pause', { back: '/ui/schedules' });
       expect(res.status).toBe(303);
-      expect(redirect(res)).toEqual({ path: '/ui/schedules', notice: null, error: "No schedule named 'ghost'" });
+      expect(redirectOf(res)).toEqual({ path: '/ui/schedules', notice: null, error: "No schedule named 'ghost'" });
     });
 
     it('refuses a forged POST (no or wrong _csrf, another Origin) with 403 and changes nothing', async () => {
@@ -225,8 +206,7 @@ describe('schedule pages', () => {
     });
 
     it('shows a read token no buttons and refuses its POSTs; a submit token gets both', async () => {
-      const reader = new UiSession(authed);
-      expect((await reader.login('read-secret-0123456789abcdef')).status).toBe(303);
+      const reader = await UiSession.as(authed, READ_TOKEN);
       const list = await reader.page('/ui/schedules');
       expect(list).toContain('href="/ui/schedules/berlin-daily"');
       expect(list).not.toContain('/pause"');
@@ -238,8 +218,7 @@ describe('schedule pages', () => {
       expect(await res.text()).toContain('scope &#39;read&#39;');
       expect(await enabledOf('berlin-daily')).toBe(true);
 
-      const ops = new UiSession(authed);
-      expect((await ops.login('submit-secret-0123456789abcdef')).status).toBe(303);
+      const ops = await UiSession.as(authed, SUBMIT_TOKEN);
       expect(await ops.page('/ui/schedules/berlin-daily')).toContain('action="/ui/schedules/berlin-daily/pause"');
       expect((await ops.post('/ui/schedules/berlin-daily/pause', { back: '/ui/schedules' })).status).toBe(303);
       expect(await enabledOf('berlin-daily')).toBe(false);

@@ -1,8 +1,6 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import { type App, createApp } from '../../src/api/app.ts';
-import { silentLogger } from '../../src/logger.ts';
-import { useTestDatabase } from '../helpers/db.ts';
-import { flashError, notice, Session, taskFixtures } from './task-fixtures.ts';
+import { describe, expect, it } from 'vitest';
+import { redirectOf, reply } from '../helpers/ui.ts';
+import { useTaskPages } from './task-fixtures.ts';
 
 /**
  * Bulk cancel, reschedule and delete from the task list: nothing changes before the confirmation,
@@ -10,16 +8,7 @@ import { flashError, notice, Session, taskFixtures } from './task-fixtures.ts';
  * task by task through every batch, and a forged form changes nothing.
  */
 describe('bulk task actions', () => {
-  const db = useTestDatabase();
-  const pool = () => db().pool;
-  let app: App;
-  let s: Session;
-  beforeAll(async () => {
-    app = createApp({ database: db(), logger: silentLogger });
-    s = new Session(() => app);
-    await s.get('/ui/tasks'); // the CSRF cookie, as a browser gets it on its first page
-  });
-  const { ns, make, statusOf, claimIn, finishDone, finishError } = taskFixtures(db);
+  const { pool, s, ns, make, statusOf, claimIn, finishDone, finishError } = useTaskPages();
 
   describe('bulk actions', () => {
     it('by selection: asks with the count first, then cancels the allowed ones and counts the skipped', async () => {
@@ -28,26 +17,19 @@ describe('bulk task actions', () => {
       const done = await finishDone(space);
       const ticked = [...waiting, done];
       const before = await Promise.all(ticked.map(statusOf));
-      const ask = await s.post('/ui/tasks/bulk/cancel', [
-        ['target', 'selected'],
-        ['back', `/ui/tasks?namespace=${space}`],
-        ...ticked.map((u): [string, string] => ['uid', u]),
-      ]);
+      const ask = await reply(s.post('/ui/tasks/bulk/cancel', { target: 'selected', back: `/ui/tasks?namespace=${space}`, uid: ticked }));
       expect(ask.status).toBe(200);
       expect(ask.text).toContain('Cancel the 3 ticked tasks?');
       expect(ask.text).toContain('skipped: cancel is not allowed from done');
       expect(ask.text).toMatch(/Cancel 2 tasks\s*<\/button>/);
       expect(await Promise.all(ticked.map(statusOf))).toEqual(before);
 
-      const go = await s.post('/ui/tasks/bulk/cancel', [
-        ['target', 'selected'],
-        ['confirm', 'yes'],
-        ['back', `/ui/tasks?namespace=${space}`],
-        ...ticked.map((u): [string, string] => ['uid', u]),
-      ]);
+      const go = await reply(
+        s.post('/ui/tasks/bulk/cancel', { target: 'selected', confirm: 'yes', back: `/ui/tasks?namespace=${space}`, uid: ticked }),
+      );
       expect(go.status).toBe(303);
       expect(go.location).toMatch(new RegExp(`^/ui/tasks\\?namespace=${space}&notice=`));
-      expect(notice(go.location)).toBe('Cancelled 2 tasks; skipped 1 task whose status does not allow cancel (done: 1).');
+      expect(redirectOf(go.location).notice).toBe('Cancelled 2 tasks; skipped 1 task whose status does not allow cancel (done: 1).');
       const after = await pool().query<{ status: string; n: number }>(
         'select status, count(*)::int as n from tasks where namespace = $1 group by status order by status',
         [space],
@@ -64,11 +46,7 @@ describe('bulk task actions', () => {
       const running = (await claimIn(space, 2)).map((t) => t.uid);
       await make(space, 4, { task: 'other' });
       const filter = `namespace=${space}&task=job`;
-      const ask = await s.post('/ui/tasks/bulk/cancel', [
-        ['target', 'filter'],
-        ['filter', filter],
-        ['back', `/ui/tasks?${filter}`],
-      ]);
+      const ask = await reply(s.post('/ui/tasks/bulk/cancel', { target: 'filter', filter, back: `/ui/tasks?${filter}` }));
       expect(ask.status).toBe(200);
       expect(ask.text).toContain(`Cancel 1,203 tasks matching namespace=${space}, task=job?`);
       expect(ask.text).toContain('cancel requested: stops at its worker’s next heartbeat');
@@ -82,15 +60,11 @@ describe('bulk task actions', () => {
 
       // Submitted after the confirmation page was drawn: not part of what was confirmed.
       const [late] = await make(space, 1);
-      const go = await s.post('/ui/tasks/bulk/cancel', [
-        ['target', 'filter'],
-        ['filter', filter],
-        ['confirm', 'yes'],
-        ['upto', upto!],
-        ['back', `/ui/tasks?${filter}`],
-      ]);
+      const go = await reply(
+        s.post('/ui/tasks/bulk/cancel', { target: 'filter', filter, confirm: 'yes', upto: upto!, back: `/ui/tasks?${filter}` }),
+      );
       expect(go.status).toBe(303);
-      expect(notice(go.location)).toBe(
+      expect(redirectOf(go.location).notice).toBe(
         'Cancelled 1,201 tasks; cancel requested for 2 running tasks (they stop at their worker’s next heartbeat).',
       );
       const { rows } = await pool().query<{ task: string; status: string; cancel_requested: boolean; n: number }>(
@@ -113,69 +87,57 @@ describe('bulk task actions', () => {
       const [running] = await claimIn(space);
       const waiting = await pool().query<{ uid: string }>(`select uid from tasks where namespace = $1 and status = 'scheduled'`, [space]);
       const [cancelled, stillWaiting] = waiting.rows.map((r) => r.uid);
-      expect(notice((await s.post(`/ui/tasks/${cancelled}/cancel`, [['back', '/ui/tasks']])).location)).toBe('Task cancelled.');
+      expect(redirectOf(await s.post(`/ui/tasks/${cancelled}/cancel`, { back: '/ui/tasks' })).notice).toBe('Task cancelled.');
 
-      const go = await s.post('/ui/tasks/bulk/reschedule', [
-        ['target', 'filter'],
-        ['filter', `namespace=${space}`],
-        ['confirm', 'yes'],
-        ['upto', new Date().toISOString()],
-        ['back', '/ui/tasks'],
-      ]);
-      expect(notice(go.location)).toMatch(
+      const go = await reply(
+        s.post('/ui/tasks/bulk/reschedule', {
+          target: 'filter',
+          filter: `namespace=${space}`,
+          confirm: 'yes',
+          upto: new Date().toISOString(),
+          back: '/ui/tasks',
+        }),
+      );
+      expect(redirectOf(go.location).notice).toMatch(
         /^Rescheduled 2 tasks; skipped 3 tasks whose status does not allow reschedule \((scheduled: 2, processing: 1|processing: 1, scheduled: 2)\)\.$/,
       );
       expect((await statusOf(failed))?.status).toBe('scheduled');
       expect((await statusOf(cancelled!))?.status).toBe('scheduled');
       expect((await statusOf(stillWaiting!))?.status).toBe('scheduled');
 
-      const del = await s.post('/ui/tasks/bulk/delete', [
-        ['target', 'filter'],
-        ['filter', `namespace=${space}`],
-        ['confirm', 'yes'],
-        ['upto', new Date().toISOString()],
-        ['back', '/ui/tasks'],
-      ]);
-      expect(notice(del.location)).toBe('Deleted 4 tasks; skipped 1 task whose status does not allow delete (processing: 1).');
+      const del = await reply(
+        s.post('/ui/tasks/bulk/delete', {
+          target: 'filter',
+          filter: `namespace=${space}`,
+          confirm: 'yes',
+          upto: new Date().toISOString(),
+          back: '/ui/tasks',
+        }),
+      );
+      expect(redirectOf(del.location).notice).toBe('Deleted 4 tasks; skipped 1 task whose status does not allow delete (processing: 1).');
       const left = await pool().query<{ uid: string }>('select uid from tasks where namespace = $1', [space]);
       expect(left.rows.map((r) => r.uid)).toEqual([running!.uid]);
     });
 
     it('refuses a selection with no ticks or a bad uid, back on the list with the reason', async () => {
-      const none = await s.post('/ui/tasks/bulk/cancel', [
-        ['target', 'selected'],
-        ['back', '/ui/tasks?status=retry'],
-      ]);
+      const none = await reply(s.post('/ui/tasks/bulk/cancel', { target: 'selected', back: '/ui/tasks?status=retry' }));
       expect(none.status).toBe(303);
-      expect(flashError(none.location)).toMatch(/^uid: no task is ticked/);
-      const bad = await s.post('/ui/tasks/bulk/cancel', [
-        ['target', 'selected'],
-        ['uid', 'x; drop table tasks'],
-        ['back', '/ui/tasks'],
-      ]);
-      expect(flashError(bad.location)).toMatch(/is not a UUID/);
-      const badFilter = await s.post('/ui/tasks/bulk/cancel', [
-        ['target', 'filter'],
-        ['filter', 'status=nope'],
-        ['back', '/ui/tasks'],
-      ]);
-      expect(flashError(badFilter.location)).toMatch(/^status: must be one of/);
+      expect(redirectOf(none.location).error).toMatch(/^uid: no task is ticked/);
+      const bad = await reply(s.post('/ui/tasks/bulk/cancel', { target: 'selected', uid: 'x; drop table tasks', back: '/ui/tasks' }));
+      expect(redirectOf(bad.location).error).toMatch(/is not a UUID/);
+      const badFilter = await reply(s.post('/ui/tasks/bulk/cancel', { target: 'filter', filter: 'status=nope', back: '/ui/tasks' }));
+      expect(redirectOf(badFilter.location).error).toMatch(/^status: must be one of/);
     });
 
     it('refuses a forged form (no _csrf, a wrong one, another Origin) with 403 and changes nothing', async () => {
       const space = ns('csrf');
       const uids = await make(space, 2);
-      const form: [string, string][] = [
-        ['target', 'selected'],
-        ['confirm', 'yes'],
-        ['back', '/ui/tasks'],
-        ...uids.map((u): [string, string] => ['uid', u]),
-      ];
-      expect((await s.post('/ui/tasks/bulk/cancel', form, { csrf: null })).status).toBe(403);
-      expect((await s.post('/ui/tasks/bulk/cancel', form, { csrf: 'A'.repeat(43) })).status).toBe(403);
+      const form = { target: 'selected', confirm: 'yes', back: '/ui/tasks', uid: uids };
+      expect((await s.post('/ui/tasks/bulk/cancel', { ...form, _csrf: null })).status).toBe(403);
+      expect((await s.post('/ui/tasks/bulk/cancel', { ...form, _csrf: 'A'.repeat(43) })).status).toBe(403);
       expect((await s.post('/ui/tasks/bulk/cancel', form, { origin: 'https://evil.example' })).status).toBe(403);
-      expect((await s.post(`/ui/tasks/${uids[0]}/cancel`, [['back', '/ui/tasks']], { csrf: null })).status).toBe(403);
-      expect((await s.post(`/ui/tasks/${uids[0]}/delete`, [['back', '/ui/tasks']], { csrf: null })).status).toBe(403);
+      expect((await s.post(`/ui/tasks/${uids[0]}/cancel`, { back: '/ui/tasks', _csrf: null })).status).toBe(403);
+      expect((await s.post(`/ui/tasks/${uids[0]}/delete`, { back: '/ui/tasks', _csrf: null })).status).toBe(403);
       for (const u of uids) expect(await statusOf(u)).toEqual({ status: 'scheduled', cancel_requested: false });
     });
   });

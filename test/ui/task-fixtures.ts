@@ -1,48 +1,25 @@
-import type { App } from '../../src/api/app.ts';
+import { beforeAll } from 'vitest';
+import { type App, createApp } from '../../src/api/app.ts';
+import { silentLogger } from '../../src/logger.ts';
 import { claim, complete, fail, submit, submitMany } from '../../src/queue/index.ts';
-import type { TestDatabase } from '../helpers/db.ts';
+import { type TestDatabase, useTestDatabase } from '../helpers/db.ts';
+import { UiSession } from '../helpers/ui.ts';
 
-/** What the task page tests share: a cookie-keeping form client and a few ways to put tasks in a state. */
-
-/** A browser in miniature: keeps cookies, sends forms the way a browser does. */
-export class Session {
-  cookies = new Map<string, string>();
-  constructor(private app: () => App) {}
-  private headers(extra: Record<string, string> = {}): Headers {
-    const h = new Headers(extra);
-    if (this.cookies.size) h.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
-    return h;
-  }
-  private keep(res: Response) {
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(';');
-      const eq = pair!.indexOf('=');
-      this.cookies.set(pair!.slice(0, eq), pair!.slice(eq + 1));
-    }
-  }
-  async get(path: string) {
-    const res = await this.app().request(path, { headers: this.headers() });
-    this.keep(res);
-    return { status: res.status, location: res.headers.get('location'), text: await res.text() };
-  }
-  get csrf(): string {
-    return this.cookies.get('eventix_csrf') ?? '';
-  }
-  /** POST a form; `_csrf` is added unless the test gives its own (or null for none). */
-  async post(path: string, form: [string, string][], opts: { csrf?: string | null; origin?: string } = {}) {
-    const body = new URLSearchParams(form);
-    const csrf = opts.csrf === undefined ? this.csrf : opts.csrf;
-    if (csrf !== null) body.set('_csrf', csrf);
-    const extra: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-    if (opts.origin) extra.origin = opts.origin;
-    const res = await this.app().request(path, { method: 'POST', headers: this.headers(extra), body: body.toString() });
-    this.keep(res);
-    return { status: res.status, location: res.headers.get('location') ?? '', text: await res.text() };
-  }
+/**
+ * What the task page tests share: an app on the file's database with a session that has drawn
+ * its first page (and so holds the CSRF cookie, as a browser would), and a few ways to put tasks
+ * in a state.
+ */
+export function useTaskPages() {
+  const db = useTestDatabase();
+  let app: App | undefined;
+  const s = new UiSession(() => app as App);
+  beforeAll(async () => {
+    app = createApp({ database: db(), logger: silentLogger });
+    await s.page('/ui/tasks');
+  });
+  return { db, pool: () => db().pool, s, ...taskFixtures(db) };
 }
-
-export const notice = (location: string) => new URL(location, 'http://x').searchParams.get('notice') ?? '';
-export const flashError = (location: string) => new URL(location, 'http://x').searchParams.get('error') ?? '';
 
 export function taskFixtures(db: () => TestDatabase) {
   const pool = () => db().pool;

@@ -9,6 +9,7 @@ import { silentLogger } from '../../src/logger.ts';
 import { Scheduler } from '../../src/scheduler/scheduler.ts';
 import { Maintenance } from '../../src/worker/maintenance.ts';
 import { Notifier } from '../../src/worker/notifier.ts';
+import { WorkerPresence } from '../../src/worker/presence.ts';
 import { defineTask } from '../../src/worker/registry.ts';
 import { Worker } from '../../src/worker/worker.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -47,7 +48,7 @@ function emitterClasses(): Map<string, string> {
 describe('no emitter of ours emits an unlistened error event', () => {
   it('finds the emitters (the check below must not pass vacuously)', () => {
     expect([...emitterClasses().keys()].sort()).toEqual(
-      expect.arrayContaining(['Maintenance', 'Notifier', 'RemoteWorker', 'Scheduler', 'Worker']),
+      expect.arrayContaining(['Maintenance', 'Notifier', 'RemoteWorker', 'Scheduler', 'Worker', 'WorkerPresence']),
     );
   });
 
@@ -110,6 +111,25 @@ describe('with the database unreachable (a port nobody listens on), with no list
     expect(events).not.toContain('error');
   });
 
+  it('WorkerPresence upserts fail, are reported as presence:error, keep coming, and stop() still resolves', async () => {
+    const pool = new pg.Pool({ connectionString: await deadUrl() });
+    cleanup.push(() => pool.end());
+    const p = new WorkerPresence({
+      pool,
+      logger: silentLogger,
+      workerId: 'dead:1:aa',
+      namespaces: ['x'],
+      tasks: ['x'],
+      concurrency: 1,
+      intervalMs: 10,
+    });
+    const events = spy(p as never);
+    await p.start();
+    await waitFor(() => events.filter((e) => e === 'presence:error').length >= 3, { message: 'three failed upserts' });
+    await p.stop();
+    expect(events).not.toContain('error');
+  });
+
   it('Scheduler ticks fail and it keeps ticking', async () => {
     const pool = new pg.Pool({ connectionString: await deadUrl() });
     cleanup.push(() => pool.end());
@@ -132,7 +152,7 @@ describe('with the database unreachable (a port nobody listens on), with no list
     w.on('worker:error', (e) => during.add(e.during));
     await w.start();
     cleanup.push(() => w.stop());
-    await waitFor(() => during.has('claim') && during.has('listen') && during.has('maintenance'), {
+    await waitFor(() => during.has('claim') && during.has('listen') && during.has('maintenance') && during.has('presence'), {
       message: `errors seen: ${[...during]}`,
     });
     expect(w.status).toBe('running');

@@ -1,23 +1,24 @@
-import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { changesOf } from '../../benchmarks/alerts/evaluate.ts';
 import type { AlertSettings } from '../../benchmarks/alerts/settings.ts';
 import { getAlert, listAlerts, updateAlert } from '../../benchmarks/alerts/store.ts';
 import { loadSeries } from '../../benchmarks/series-samples.ts';
 import type { Database } from '../../db/client.ts';
-import { ValidationError } from '../../errors.ts';
 import {
+  alertId,
   alertOut,
   alertPageOut,
   alertPatchBody,
+  alertsFilter,
   alertsQuery,
   alertToJson,
+  changesFilter,
   changesOut,
   changesQuery,
   changesToJson,
+  directionsWith,
 } from '../alert-schemas.ts';
 import { type AppEnv, requireScope } from '../auth.ts';
-import { configFilter } from '../benchmark-schemas.ts';
 import { readJson, readQuery, readTaggedQuery } from '../body.ts';
 import { registerOperations } from '../openapi.ts';
 
@@ -65,12 +66,6 @@ registerOperations([
   },
 ]);
 
-function readId(c: Context): number {
-  const id = c.req.param('id') ?? '';
-  if (!/^[1-9]\d{0,14}$/.test(id)) throw new ValidationError([{ field: 'id', message: 'must be a positive integer (an alert id)' }]);
-  return Number(id);
-}
-
 export interface BenchmarkAlertRoutesDeps {
   database: Database;
   settings?: AlertSettings | undefined;
@@ -82,40 +77,19 @@ export function benchmarkAlertRoutes(deps: BenchmarkAlertRoutesDeps) {
   return new Hono<AppEnv>()
     .get('/changes', requireScope('read'), async (c) => {
       const q = readTaggedQuery(c, changesQuery);
-      const cfg = configFilter(q.config);
-      const directions = q.direction
-        ? { ...settings.directions, [q.metric]: q.direction === 'unknown' ? null : q.direction }
-        : settings.directions;
-      const loaded = await loadSeries(
-        pool,
-        {
-          repo: q.repo,
-          metric: q.metric,
-          config: cfg.configId !== undefined ? { id: cfg.configId } : cfg.configHash !== undefined ? { hash: cfg.configHash } : undefined,
-          architecture: q.architecture,
-          branch: q.branch,
-          tags: q.tags,
-        },
-        { repos: settings.repos, directions },
-      );
+      const directions = directionsWith(settings.directions, q.metric, q.direction);
+      const loaded = await loadSeries(pool, changesFilter(q), { repos: settings.repos, directions });
       const evaluations = changesOf(loaded.series, { ...settings, minEffect: q.min_effect ?? settings.minEffect });
       return c.json(changesToJson(q, evaluations, loaded.truncated));
     })
     .get('/alerts', requireScope('read'), async (c) => {
       const q = readQuery(c, alertsQuery);
-      const page = await listAlerts(pool, {
-        statuses: q.status,
-        repo: q.repo,
-        metric: q.metric,
-        seriesHash: q.series_hash,
-        limit: q.limit,
-        cursor: q.cursor,
-      });
+      const page = await listAlerts(pool, alertsFilter(q));
       return c.json({ alerts: page.alerts.map(alertToJson), next_cursor: page.nextCursor });
     })
-    .get('/alerts/:id', requireScope('read'), async (c) => c.json(alertToJson(await getAlert(pool, readId(c)))))
+    .get('/alerts/:id', requireScope('read'), async (c) => c.json(alertToJson(await getAlert(pool, alertId(c.req.param('id'))))))
     .patch('/alerts/:id', requireScope('submit'), async (c) => {
-      const id = readId(c);
+      const id = alertId(c.req.param('id'));
       const b = await readJson(c, alertPatchBody);
       return c.json(alertToJson(await updateAlert(pool, id, { status: b.status, note: b.note, revision: b.revision })));
     });

@@ -5,3 +5,4 @@ export * from './events.ts';
 export * from './rollups.ts';
 export * from './schedules.ts';
 export * from './tasks.ts';
+export * from './workers.ts';

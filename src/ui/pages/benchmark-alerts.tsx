@@ -1,8 +1,8 @@
 import { ALERT_STATUSES, type Alert } from '../../benchmarks/alerts/store.ts';
-import { Card, Empty, NextPage, Status, Time } from '../components.tsx';
+import { Card, Empty, FilterForm, Head, Kpi, NextPage, NoMatch, SelectFilter, Status, TextFilter, Time } from '../components.tsx';
 import type { Viewer } from '../context.ts';
-import { formatCount, formatPercent, formatValue } from '../format.ts';
-import { AlertActions, configLabel, ShaLink, tagText, trendHref } from './benchmark-shared.tsx';
+import { formatCount, formatPercent, formatPValue, formatValue } from '../format.ts';
+import { AlertActions, AlertSeries, configArch, repoName, ShaLink } from './benchmark-shared.tsx';
 
 /**
  * The alerts view of /ui/benchmarks/alerts: regression alerts, newest first, filtered in the URL
@@ -29,55 +29,37 @@ export function AlertCounts({ q, counts }: { q: AlertQuery; counts: Record<strin
   return (
     <div class="kpis compact">
       {ALERT_STATUSES.map((s) => (
-        <a class="kpi" href={countHref(q, s)} aria-current={q.status?.length === 1 && q.status[0] === s ? 'true' : undefined}>
-          <div class="v">{formatCount(counts[s] ?? 0)}</div>
-          <div class="l">{s.replace('_', ' ')}</div>
-        </a>
+        <Kpi
+          label={s.replace('_', ' ')}
+          value={formatCount(counts[s] ?? 0)}
+          href={countHref(q, s)}
+          current={q.status?.length === 1 && q.status[0] === s}
+        />
       ))}
     </div>
   );
 }
 
 export function AlertFilters({ q, repos }: { q: AlertQuery; repos: string[] }) {
-  const single = q.status?.length === 1 ? q.status[0] : undefined;
   return (
-    <form method="get" action="/ui/benchmarks/alerts" class="filters" aria-label="Filter alerts">
-      <label>
-        Status
-        <select name="status">
-          <option value="">any</option>
-          <option value="open,acknowledged" selected={q.status?.join(',') === 'open,acknowledged'}>
-            open or acknowledged
-          </option>
-          {ALERT_STATUSES.map((s) => (
-            <option value={s} selected={single === s}>
-              {s}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Repository
-        <select name="repo">
-          <option value="">any</option>
-          {repos.map((r) => (
-            <option value={r} selected={q.repo === r}>
-              {r}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Metric
-        <input name="metric" value={q.metric ?? ''} size={14} placeholder="any" />
-      </label>
+    <FilterForm
+      action="/ui/benchmarks/alerts"
+      label="Filter alerts"
+      submit="Apply"
+      primary
+      reset="Reset"
+      after={q.series_hash ? <span class="muted">one series: {q.series_hash.slice(0, 12)}…</span> : null}
+    >
+      <SelectFilter
+        label="Status"
+        name="status"
+        value={q.status?.join(',')}
+        options={[['open,acknowledged', 'open or acknowledged'], ...ALERT_STATUSES]}
+      />
+      <SelectFilter label="Repository" name="repo" value={q.repo} options={repos} />
+      <TextFilter label="Metric" name="metric" value={q.metric} size={14} />
       {q.series_hash ? <input type="hidden" name="series_hash" value={q.series_hash} /> : null}
-      <button type="submit" class="btn primary">
-        Apply
-      </button>
-      <a href="/ui/benchmarks/alerts">Reset</a>
-      {q.series_hash ? <span class="muted">one series: {q.series_hash.slice(0, 12)}…</span> : null}
-    </form>
+    </FilterForm>
   );
 }
 
@@ -94,13 +76,9 @@ function AlertRow({ viewer, a }: { viewer: Viewer; a: Alert }) {
         {a.note ? <div class="muted note">{a.note}</div> : null}
       </td>
       <td>
-        <a href={trendHref({ repo: a.repo, metric: a.metric, configId: a.config?.id, architecture: a.architecture, tags: a.tags })}>
-          {a.metric}
-        </a>{' '}
-        <span class="muted">{tagText(a.tags)}</span>
+        <AlertSeries a={a} />
         <div class="muted">
-          <span title={a.repo}>{a.repo.split('/').filter(Boolean).at(-1) ?? a.repo}</span> · {configLabel(a.config)}
-          {a.architecture ? ` · ${a.architecture}` : ''}
+          <span title={a.repo}>{repoName(a.repo)}</span> · {configArch(a.config, a.architecture)}
         </div>
       </td>
       <td class="num">
@@ -117,7 +95,7 @@ function AlertRow({ viewer, a }: { viewer: Viewer; a: Alert }) {
           </div>
         ) : null}
       </td>
-      <td class="num hide-narrow">{a.pValue < 0.0001 ? a.pValue.toExponential(1) : a.pValue.toFixed(4)}</td>
+      <td class="num hide-narrow">{formatPValue(a.pValue)}</td>
       <td>
         <AlertActions viewer={viewer} alert={a} />
       </td>
@@ -130,23 +108,17 @@ export function AlertTable(props: { viewer: Viewer; alerts: Alert[]; nextCursor:
     <Card title="Regression alerts">
       {props.alerts.length ? (
         <table class="bench stack" data-testid="alerts">
-          <thead>
-            <tr>
-              <th scope="col">Alert, opened (UTC)</th>
-              <th scope="col">Status</th>
-              <th scope="col">Series</th>
-              <th scope="col" class="num">
-                Change (median)
-              </th>
-              <th scope="col">Last good → first bad</th>
-              <th scope="col" class="num hide-narrow">
-                p-value
-              </th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <Head
+            cols={[
+              'Alert, opened (UTC)',
+              'Status',
+              'Series',
+              ['Change (median)', 'num'],
+              'Last good → first bad',
+              ['p-value', 'num hide-narrow'],
+            ]}
+            actions="Actions"
+          />
           <tbody>
             {props.alerts.map((a) => (
               <AlertRow viewer={props.viewer} a={a} />
@@ -154,9 +126,7 @@ export function AlertTable(props: { viewer: Viewer; alerts: Alert[]; nextCursor:
           </tbody>
         </table>
       ) : props.filtered ? (
-        <Empty title="No alerts match these filters">
-          <a href="/ui/benchmarks/alerts">Show every alert</a>
-        </Empty>
+        <NoMatch what="alerts" href="/ui/benchmarks/alerts" />
       ) : (
         <Empty title="No regression alerts">
           Alerts open when a pushed result shows a lasting regression: <code>eventix start</code> or <code>eventix worker</code> evaluates

@@ -1,8 +1,8 @@
 import type { BaselineRecord } from '../../benchmarks/baselines.ts';
 import type { CompareResult, MetricComparison, MissingSeries, SideStats } from '../../benchmarks/compare.ts';
-import { Card, Empty, Fields, Status, Time } from '../components.tsx';
-import { formatPercent, formatValue } from '../format.ts';
-import { configLabel, ShaLink, shortSha, tagText } from './benchmark-shared.tsx';
+import { Card, Empty, Fields, Head, Status, TextFilter, Time } from '../components.tsx';
+import { formatPercent, formatPValue, formatValue, shortUid } from '../format.ts';
+import { configArch, repoName, ShaLink, shortSha, tagText } from './benchmark-shared.tsx';
 
 /**
  * The baseline comparison of /ui/benchmarks/compare: what POST /benchmarks/compare answers, for
@@ -27,20 +27,14 @@ export function CompareForm({ q, baselines }: { q: CompareQuery; baselines: Base
           <option value="">choose…</option>
           {baselines.map((b) => (
             <option value={b.name} selected={q.baseline === b.name && (!q.repo || q.repo === b.repo)}>
-              {b.name} ({b.repo.split('/').filter(Boolean).at(-1)})
+              {b.name} ({repoName(b.repo)})
             </option>
           ))}
         </select>
       </label>
       {q.repo ? <input type="hidden" name="repo" value={q.repo} /> : null}
-      <label>
-        Candidate commit
-        <input name="commit" value={q.commit ?? ''} size={24} placeholder="full sha, or a ref" />
-      </label>
-      <label>
-        or one run
-        <input name="run" value={q.run ?? ''} size={20} placeholder="run uid" />
-      </label>
+      <TextFilter label="Candidate commit" name="commit" value={q.commit} size={24} placeholder="full sha, or a ref" />
+      <TextFilter label="or one run" name="run" value={q.run} size={20} placeholder="run uid" />
       <label>
         Threshold (%)
         <input
@@ -120,8 +114,7 @@ function ComparisonRow({ m }: { m: MetricComparison }) {
       <td>
         {m.metric}
         <div class="muted">
-          {configLabel(m.config)}
-          {m.architecture ? ` · ${m.architecture}` : ''} · {tagText(m.tags)}
+          {configArch(m.config, m.architecture)} · {tagText(m.tags)}
         </div>
       </td>
       <td class="num">{side(m.baseline, m.unit)}</td>
@@ -133,7 +126,7 @@ function ComparisonRow({ m }: { m: MetricComparison }) {
       <td class="num hide-narrow">
         {m.interval ? `${formatPercent(m.interval.low)} … ${formatPercent(m.interval.high)}` : <span class="muted">{m.reason ?? '—'}</span>}
       </td>
-      <td class="num hide-narrow">{m.pValue === null ? '—' : m.pValue < 0.0001 ? m.pValue.toExponential(1) : m.pValue.toFixed(4)}</td>
+      <td class="num hide-narrow">{m.pValue === null ? '—' : formatPValue(m.pValue)}</td>
       <td>
         <Status status={m.verdict} />
         <div class="muted">±{formatPercent(m.threshold).replace(/^\+/, '')}</div>
@@ -165,7 +158,7 @@ export function CompareResultView({ r }: { r: CompareResult }) {
       <Card title="Verdict">
         <p class="verdict" data-testid="verdict">
           <Status status={r.verdict} /> <ShaLink sha={r.candidate.sha} repo={r.repo} />
-          {r.candidate.runUid ? <span class="mono"> (run {r.candidate.runUid.slice(0, 8)})</span> : null} against{' '}
+          {r.candidate.runUid ? <span class="mono"> (run {shortUid(r.candidate.runUid)})</span> : null} against{' '}
           <strong>{r.baseline.name}</strong> (<ShaLink sha={r.baseline.sha} repo={r.repo} />)
         </p>
         <p class="meta">
@@ -177,27 +170,17 @@ export function CompareResultView({ r }: { r: CompareResult }) {
       <Card title="Per series">
         {r.comparisons.length ? (
           <table class="bench stack" data-testid="comparisons">
-            <thead>
-              <tr>
-                <th scope="col">Series</th>
-                <th scope="col" class="num">
-                  Baseline mean
-                </th>
-                <th scope="col" class="num">
-                  Candidate mean
-                </th>
-                <th scope="col" class="num">
-                  Change
-                </th>
-                <th scope="col" class="num hide-narrow">
-                  Interval
-                </th>
-                <th scope="col" class="num hide-narrow">
-                  p-value
-                </th>
-                <th scope="col">Verdict</th>
-              </tr>
-            </thead>
+            <Head
+              cols={[
+                'Series',
+                ['Baseline mean', 'num'],
+                ['Candidate mean', 'num'],
+                ['Change', 'num'],
+                ['Interval', 'num hide-narrow'],
+                ['p-value', 'num hide-narrow'],
+                'Verdict',
+              ]}
+            />
             <tbody>
               {r.comparisons.map((m) => (
                 <ComparisonRow m={m} />

@@ -1,17 +1,15 @@
-import type { Context, Handler } from 'hono';
+import type { Context } from 'hono';
 import type { z } from 'zod';
 import type { Alert } from '../../benchmarks/alerts/store.ts';
-import { isConnectionError } from '../../db/connection-errors.ts';
-import { EventixError, ValidationError } from '../../errors.ts';
+import { ValidationError } from '../../errors.ts';
 import { issuesOf } from '../../queue/input.ts';
 import { Action } from '../components.tsx';
-import type { UiContext, UiEnv, Viewer } from '../context.ts';
-import { Layout, type Section } from '../layout.tsx';
+import type { Viewer } from '../context.ts';
 
 /**
  * What the commit and benchmark pages share: reading a page's query string with the API's own
- * schemas, the error page a bad query gets, and the small pieces (a sha link, a config label, a
- * link to a trend chart, the alert buttons) that look the same on every one of those pages.
+ * schemas, and the small pieces (a sha link, a config label, a link to a trend chart, the alert
+ * and re-queue buttons) that look the same on every one of those pages.
  */
 
 /** Query parameters that are the page's own business, never a filter: the flash of an action. */
@@ -37,40 +35,6 @@ export function readUiQuery<S extends z.ZodType>(c: Context, schema: S): z.infer
   const parsed = schema.safeParse(Object.fromEntries(raw));
   if (!parsed.success) throw new ValidationError(issuesOf(parsed.error, '', '(query)'));
   return parsed.data;
-}
-
-function statusOf(err: EventixError): 400 | 404 | 409 {
-  if (err.code.endsWith('NotFound')) return 404;
-  if (err.code.endsWith('Conflict')) return 409;
-  return 400;
-}
-
-function messageOf(err: EventixError): string {
-  if (err instanceof ValidationError) return err.issues.map((i) => `${i.field}: ${i.message}`).join('; ');
-  return err.message;
-}
-
-/**
- * A page handler whose refusals (a bad filter, an unknown sha or baseline) become a page saying
- * what was wrong, with the status the API would answer, instead of an error document. A database
- * outage still goes to the app's error handler (503).
- */
-export function uiPage(section: Section, title: string, reset: string, handler: (c: UiContext) => Promise<Response>): Handler<UiEnv> {
-  return async (c) => {
-    try {
-      return await handler(c);
-    } catch (err) {
-      if (!(err instanceof EventixError) || isConnectionError(err)) throw err;
-      return c.html(
-        <Layout title={title} section={section} viewer={c.get('viewer')} error={messageOf(err)}>
-          <p>
-            <a href={reset}>Start again without filters</a>
-          </p>
-        </Layout>,
-        statusOf(err),
-      );
-    }
-  };
 }
 
 export const shortSha = (sha: string) => sha.slice(0, 10);
@@ -99,6 +63,14 @@ export function configLabel(config: ConfigInfo | null | undefined): string {
   return config.name ? `${config.name} (#${config.id})` : `config #${config.id}`;
 }
 
+/** A series' config and architecture in words: `config #3 · arm64`. */
+export function configArch(config: ConfigInfo | null | undefined, architecture: string | null | undefined): string {
+  return `${configLabel(config)}${architecture ? ` · ${architecture}` : ''}`;
+}
+
+/** A repository key's last segment (`valkey` for `github.com/valkey-io/valkey`): the full key goes in a title. */
+export const repoName = (repo: string) => repo.split('/').filter(Boolean).at(-1) ?? repo;
+
 /** A tag value as text, the way tag filters match it (`->>`): strings as they are, the rest as JSON. */
 export const tagValue = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -120,6 +92,18 @@ export function trendHref(s: {
   if (s.architecture) q.set('architecture', s.architecture);
   for (const k of Object.keys(s.tags ?? {}).sort()) q.append(`tags[${k}]`, tagValue(s.tags?.[k]));
   return `/ui/benchmarks?${q}`;
+}
+
+/** An alert's series: its metric, linking to the series' trend chart, then its tags. */
+export function AlertSeries({ a }: { a: Alert }) {
+  return (
+    <>
+      <a href={trendHref({ repo: a.repo, metric: a.metric, configId: a.config?.id, architecture: a.architecture, tags: a.tags })}>
+        {a.metric}
+      </a>{' '}
+      <span class="muted">{tagText(a.tags)}</span>
+    </>
+  );
 }
 
 /** The tabs of the benchmark section. */
@@ -164,5 +148,31 @@ export function AlertActions({ viewer, alert }: { viewer: Viewer; alert: Alert }
       {open || alert.status === 'acknowledged' ? act('false_positive', 'False positive', true) : null}
       {!open ? act('open', 'Reopen') : null}
     </span>
+  );
+}
+
+/** A pair of commit status: one commit under one config and architecture. */
+export interface PairKey {
+  repo: string;
+  sha: string;
+  config_id: number;
+  architecture: string | null;
+}
+
+/**
+ * Re-queue a failed pair, on the commit page and below the matrix alike: the same scope as
+ * POST /commits/requeue, the API's way of sending a failed pair back to waiting.
+ */
+export function RequeueButton({ viewer, pair }: { viewer: Viewer; pair: PairKey }) {
+  return (
+    <Action
+      viewer={viewer}
+      scope="submit"
+      action="/ui/commits/requeue"
+      label="Re-queue"
+      confirm="Re-queue this failed pair? It goes back to waiting, with a fresh retry budget."
+      fields={{ repo: pair.repo, sha: pair.sha, config_id: String(pair.config_id), architecture: pair.architecture ?? '' }}
+      testId={`requeue-${shortSha(pair.sha)}-${pair.config_id}`}
+    />
   );
 }

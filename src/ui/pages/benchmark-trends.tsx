@@ -1,9 +1,9 @@
 import type { ConfigRecord } from '../../benchmarks/commits-read.ts';
-import { Card, DataScript, Empty, Status, Time } from '../components.tsx';
+import { Card, DataScript, Empty, FilterForm, Head, SelectFilter, Status, TextFilter, Time } from '../components.tsx';
 import type { Viewer } from '../context.ts';
-import { formatCount, formatPercent, formatValue } from '../format.ts';
+import { formatCount, formatPercent, formatPValue, formatValue } from '../format.ts';
 import type { GroupRow, TrendSeries } from '../queries/benchmarks.ts';
-import { AlertActions, configLabel, ShaLink, tagText, trendHref } from './benchmark-shared.tsx';
+import { AlertActions, configArch, configLabel, ShaLink, tagText, trendHref } from './benchmark-shared.tsx';
 
 /**
  * The trends view of /ui/benchmarks: a filter form, then either the index of what there is to
@@ -32,66 +32,39 @@ export function TrendFilters(props: { q: TrendQuery; repos: string[]; metrics: s
   const { q } = props;
   const tags = Object.entries(q.tags ?? {}).flatMap(([k, vs]) => vs.map((v) => [k, v] as const));
   return (
-    <form method="get" action="/ui/benchmarks" class="filters" aria-label="Choose a metric">
-      <label>
-        Repository
-        <select name="repo">
-          <option value="">choose…</option>
-          {props.repos.map((r) => (
-            <option value={r} selected={q.repo === r}>
-              {r}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Metric
-        <select name="metric">
-          <option value="">choose…</option>
-          {props.metrics.map((m) => (
-            <option value={m} selected={q.metric === m}>
-              {m}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Config
-        <select name="config">
-          <option value="">any</option>
-          {props.configs.map((c) => (
-            <option value={String(c.id)} selected={q.config === String(c.id)}>
-              {configLabel(c)}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Architecture
-        <input name="architecture" value={q.architecture ?? ''} size={10} placeholder="any" />
-      </label>
-      <label>
-        Branch
-        <input name="branch" value={q.branch ?? ''} size={10} placeholder="any" />
-      </label>
+    <FilterForm
+      action="/ui/benchmarks"
+      label="Choose a metric"
+      submit="Show"
+      primary
+      reset="Reset"
+      after={
+        tags.length ? (
+          <p class="chips">
+            Tags:{' '}
+            {tags.map(([k, v]) => (
+              <a class="chip" href={withoutTag(q, k, v)} title="Remove this tag from the filter">
+                {k}={v} ✕
+              </a>
+            ))}
+          </p>
+        ) : null
+      }
+    >
+      <SelectFilter label="Repository" name="repo" value={q.repo} options={props.repos} any="choose…" />
+      <SelectFilter label="Metric" name="metric" value={q.metric} options={props.metrics} any="choose…" />
+      <SelectFilter
+        label="Config"
+        name="config"
+        value={q.config}
+        options={props.configs.map((c) => [String(c.id), configLabel(c)] as const)}
+      />
+      <TextFilter label="Architecture" name="architecture" value={q.architecture} size={10} />
+      <TextFilter label="Branch" name="branch" value={q.branch} size={10} />
       {tags.map(([k, v]) => (
         <input type="hidden" name={`tags[${k}]`} value={v} />
       ))}
-      <button type="submit" class="btn primary">
-        Show
-      </button>
-      <a href="/ui/benchmarks">Reset</a>
-      {tags.length ? (
-        <p class="chips">
-          Tags:{' '}
-          {tags.map(([k, v]) => (
-            <a class="chip" href={withoutTag(q, k, v)} title="Remove this tag from the filter">
-              {k}={v} ✕
-            </a>
-          ))}
-        </p>
-      ) : null}
-    </form>
+    </FilterForm>
   );
 }
 
@@ -99,22 +72,9 @@ export function SeriesIndex({ groups }: { groups: GroupRow[] }) {
   return (
     <Card title="Series with results">
       <table class="bench">
-        <thead>
-          <tr>
-            <th scope="col">Metric</th>
-            <th scope="col">Repository</th>
-            <th scope="col">Config</th>
-            <th scope="col" class="num">
-              Commits
-            </th>
-            <th scope="col" class="num hide-narrow">
-              Points
-            </th>
-            <th scope="col" class="hide-narrow">
-              Last run (UTC)
-            </th>
-          </tr>
-        </thead>
+        <Head
+          cols={['Metric', 'Repository', 'Config', ['Commits', 'num'], ['Points', 'num hide-narrow'], ['Last run (UTC)', 'hide-narrow']]}
+        />
         <tbody>
           {groups.map((g) => (
             <tr>
@@ -123,10 +83,7 @@ export function SeriesIndex({ groups }: { groups: GroupRow[] }) {
                 {g.unit ? <span class="muted"> ({g.unit})</span> : null}
               </td>
               <td>{g.repo}</td>
-              <td>
-                {configLabel(g.config_id === null ? null : { id: g.config_id, name: g.config_name })}
-                {g.architecture ? ` · ${g.architecture}` : ''}
-              </td>
+              <td>{configArch(g.config_id === null ? null : { id: g.config_id, name: g.config_name }, g.architecture)}</td>
               <td class="num">{formatCount(g.commits)}</td>
               <td class="num hide-narrow">{formatCount(g.points)}</td>
               <td class="hide-narrow">
@@ -150,8 +107,6 @@ export function NoResults() {
   );
 }
 
-const pValue = (p: number) => (p < 0.0001 ? p.toExponential(1) : p.toFixed(4));
-
 function ChangeList({ t, repo }: { t: TrendSeries; repo: string }) {
   const unit = t.series.unit;
   if (t.changePoints.length === 0) {
@@ -160,21 +115,15 @@ function ChangeList({ t, repo }: { t: TrendSeries; repo: string }) {
   return (
     <table class="bench stack" data-testid="change-points">
       <caption class="cap">Change points</caption>
-      <thead>
-        <tr>
-          <th scope="col">First commit of the new level</th>
-          <th scope="col" class="num">
-            Change
-          </th>
-          <th scope="col">Kind</th>
-          <th scope="col" class="num">
-            Median before → after
-          </th>
-          <th scope="col" class="num hide-narrow">
-            Confidence (p-value)
-          </th>
-        </tr>
-      </thead>
+      <Head
+        cols={[
+          'First commit of the new level',
+          ['Change', 'num'],
+          'Kind',
+          ['Median before → after', 'num'],
+          ['Confidence (p-value)', 'num hide-narrow'],
+        ]}
+      />
       <tbody>
         {t.changePoints.map((cp) => (
           <tr data-testid="change-point-row" data-sha={cp.sha}>
@@ -189,7 +138,7 @@ function ChangeList({ t, repo }: { t: TrendSeries; repo: string }) {
             <td class="num">
               {formatValue(cp.before.median, unit)} → {formatValue(cp.after.median, unit)}
             </td>
-            <td class="num hide-narrow">p = {pValue(cp.pValue)}</td>
+            <td class="num hide-narrow">p = {formatPValue(cp.pValue)}</td>
           </tr>
         ))}
       </tbody>
@@ -220,20 +169,7 @@ function DataTable({ t, repo }: { t: TrendSeries; repo: string }) {
     <details>
       <summary class="more">The data: {formatCount(c.shas.length)} commits</summary>
       <table class="bench">
-        <thead>
-          <tr>
-            <th scope="col">Commit</th>
-            <th scope="col" class="hide-narrow">
-              Committed (UTC)
-            </th>
-            <th scope="col" class="num">
-              Samples
-            </th>
-            <th scope="col" class="num">
-              Median
-            </th>
-          </tr>
-        </thead>
+        <Head cols={['Commit', ['Committed (UTC)', 'hide-narrow'], ['Samples', 'num'], ['Median', 'num']]} />
         <tbody>
           {c.shas.map((sha, i) => (
             <tr>
@@ -264,8 +200,7 @@ export function TrendCard({ viewer, t, index, repo }: { viewer: Viewer; t: Trend
   return (
     <Card title={`${s.key.metric} · ${tagText(s.key.tags)}`} id={`series-${index}`}>
       <p class="meta">
-        {configLabel(s.key.config)}
-        {s.key.architecture ? ` · ${s.key.architecture}` : ''} · unit {s.unit ?? 'none'} ·{' '}
+        {configArch(s.key.config, s.key.architecture)} · unit {s.unit ?? 'none'} ·{' '}
         {s.direction ? `${s.direction} is better (${s.directionSource ?? 'rule'})` : 'direction unknown'} · {formatCount(s.commits.length)}{' '}
         commits, {formatCount(s.samples)} samples, in {order}
         {s.excludedCommits ? ` · ${s.excludedCommits} commits off that history left out` : ''}

@@ -1,8 +1,7 @@
 import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
 import { z } from 'zod';
-import { alertsQuery, changesQuery } from '../../api/alert-schemas.ts';
-import { configFilter } from '../../api/benchmark-schemas.ts';
+import { alertId, alertsFilter, alertsQuery, changesFilter, changesQuery } from '../../api/alert-schemas.ts';
 import { listAlerts, updateAlert } from '../../benchmarks/alerts/store.ts';
 import { findBaseline, listBaselines } from '../../benchmarks/baselines.ts';
 import { resolveCommitRef } from '../../benchmarks/commit-ref.ts';
@@ -11,15 +10,17 @@ import { compare } from '../../benchmarks/compare.ts';
 import { repo as repoSchema } from '../../benchmarks/formats/index.ts';
 import { RepoAllowList } from '../../benchmarks/repos.ts';
 import { ValidationError } from '../../errors.ts';
-import { field, uiAction } from '../actions.tsx';
+import { UUID_PATTERN } from '../../queue/input.ts';
+import { field, flashOf, uiAction } from '../actions.tsx';
 import { Empty } from '../components.tsx';
 import type { UiDeps, UiEnv } from '../context.ts';
 import { Layout } from '../layout.tsx';
 import { alertCounts, benchFacets, metricTrends, recentCommits, seriesGroups } from '../queries/benchmarks.ts';
 import { AlertCounts, AlertFilters, AlertTable } from './benchmark-alerts.tsx';
 import { BaselineSummary, CompareForm, CompareResultView, NoBaselines } from './benchmark-compare.tsx';
-import { BenchNav, readUiQuery, uiPage } from './benchmark-shared.tsx';
+import { BenchNav, readUiQuery } from './benchmark-shared.tsx';
 import { NoResults, SeriesIndex, TrendCard, TrendFilters } from './benchmark-trends.tsx';
+import { uiPage } from './input-errors.tsx';
 
 /**
  * /ui/benchmarks: trend charts per metric (series, change points and alerts as GET
@@ -42,10 +43,7 @@ const compareQuery = z.strictObject({
   baseline: z.string().max(100).optional(),
   repo: repoSchema.optional(),
   commit: z.string().min(1).max(250).optional(),
-  run: z
-    .string()
-    .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, { error: 'must be a run uid (a UUID)' })
-    .optional(),
+  run: z.string().regex(UUID_PATTERN, { error: 'must be a run uid (a UUID)' }).optional(),
   threshold: z.coerce.number({ error: 'must be a number (percent)' }).min(0).max(1000).optional(),
 });
 
@@ -57,7 +55,7 @@ export function benchmarkPages(deps: UiDeps) {
 
   app.get(
     '/',
-    uiPage('benchmarks', 'Benchmarks', '/ui/benchmarks', async (c) => {
+    uiPage('benchmarks', '/ui/benchmarks', async (c) => {
       const viewer = c.get('viewer');
       const q = readUiQuery(c, trendsQuery);
       const [facets, configs] = await Promise.all([benchFacets(pool, q.repo), listConfigs(pool)]);
@@ -77,17 +75,9 @@ export function benchmarkPages(deps: UiDeps) {
           </Empty>
         );
       } else {
-        const cfg = configFilter(q.config);
         const trends = await metricTrends(
           pool,
-          {
-            repo,
-            metric: q.metric,
-            config: cfg.configId !== undefined ? { id: cfg.configId } : cfg.configHash !== undefined ? { hash: cfg.configHash } : undefined,
-            architecture: q.architecture,
-            branch: q.branch,
-            tags: q.tags,
-          },
+          changesFilter({ ...q, repo, metric: q.metric }),
           { settings, repos: deps.repos, minEffect: q.min_effect, direction: q.direction },
           { offset, limit: SERIES_PER_PAGE },
         );
@@ -119,7 +109,7 @@ export function benchmarkPages(deps: UiDeps) {
         );
       }
       return c.html(
-        <Layout title="Benchmarks" section="benchmarks" viewer={viewer} charts notice={c.req.query('notice')} error={c.req.query('error')}>
+        <Layout title="Benchmarks" section="benchmarks" viewer={viewer} charts {...flashOf(c)}>
           <BenchNav current="trends" />
           <TrendFilters q={{ ...q, repo }} repos={facets.repos} metrics={facets.metrics} configs={configs} />
           {body}
@@ -130,24 +120,17 @@ export function benchmarkPages(deps: UiDeps) {
 
   app.get(
     '/alerts',
-    uiPage('benchmarks', 'Benchmark alerts', '/ui/benchmarks/alerts', async (c) => {
+    uiPage('benchmarks', '/ui/benchmarks/alerts', async (c) => {
       const viewer = c.get('viewer');
       const q = readUiQuery(c, alertsQuery);
       const [page, counts, facets] = await Promise.all([
-        listAlerts(pool, {
-          statuses: q.status,
-          repo: q.repo,
-          metric: q.metric,
-          seriesHash: q.series_hash,
-          limit: q.limit,
-          cursor: q.cursor,
-        }),
+        listAlerts(pool, alertsFilter(q)),
         alertCounts(pool, { repo: q.repo, metric: q.metric }),
         benchFacets(pool, undefined),
       ]);
       const filtered = Object.keys(q).some((k) => k !== 'cursor' && k !== 'limit');
       return c.html(
-        <Layout title="Benchmark alerts" section="benchmarks" viewer={viewer} notice={c.req.query('notice')} error={c.req.query('error')}>
+        <Layout title="Benchmark alerts" section="benchmarks" viewer={viewer} {...flashOf(c)}>
           <BenchNav current="alerts" />
           <AlertCounts q={q} counts={counts} />
           <AlertFilters q={q} repos={facets.repos} />
@@ -161,14 +144,13 @@ export function benchmarkPages(deps: UiDeps) {
   app.post(
     '/alerts/:id',
     uiAction('submit', async (c, form) => {
-      const raw = c.req.param('id') ?? '';
-      if (!/^[1-9]\d{0,14}$/.test(raw)) throw new ValidationError([{ field: 'id', message: 'must be a positive integer (an alert id)' }]);
+      const id = alertId(c.req.param('id'));
       const revision = field(form, 'revision');
       if (revision !== undefined && !/^[1-9]\d{0,9}$/.test(revision)) {
         throw new ValidationError([{ field: 'revision', message: 'must be a positive integer' }]);
       }
       const status = field(form, 'status') ?? '';
-      const a = await updateAlert(pool, Number(raw), {
+      const a = await updateAlert(pool, id, {
         status: status as Parameters<typeof updateAlert>[2]['status'],
         revision: revision === undefined ? undefined : Number(revision),
       });
@@ -178,7 +160,7 @@ export function benchmarkPages(deps: UiDeps) {
 
   app.get(
     '/compare',
-    uiPage('benchmarks', 'Compare with a baseline', '/ui/benchmarks/compare', async (c) => {
+    uiPage('benchmarks', '/ui/benchmarks/compare', async (c) => {
       const viewer = c.get('viewer');
       const q = readUiQuery(c, compareQuery);
       const baselines = await listBaselines(pool, { repo: allowed.keyOf(q.repo) });

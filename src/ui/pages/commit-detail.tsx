@@ -5,13 +5,13 @@ import { type CommitRecord, queryCommits } from '../../benchmarks/commits-read.t
 import { repo as repoSchema } from '../../benchmarks/formats/index.ts';
 import { listRuns } from '../../benchmarks/runs.ts';
 import { EventixError, ValidationError } from '../../errors.ts';
-import { Card, Fields, JsonBlock, Status, Time } from '../components.tsx';
+import { flashOf } from '../actions.tsx';
+import { Card, Fields, Head, JsonBlock, Status, Time } from '../components.tsx';
 import type { UiDeps, UiEnv, Viewer } from '../context.ts';
-import { formatPercent } from '../format.ts';
+import { formatPercent, shortUid } from '../format.ts';
 import { Layout } from '../layout.tsx';
 import { alertsAtCommit, commitInfo, findCommits } from '../queries/commits.ts';
-import { AlertActions, commitHref, configLabel, readUiQuery, tagText, trendHref, uiPage } from './benchmark-shared.tsx';
-import { RequeueButton } from './commit-matrix.tsx';
+import { AlertActions, AlertSeries, commitHref, configArch, RequeueButton, readUiQuery } from './benchmark-shared.tsx';
 import { MetricsCard, RUNS_SHOWN, RunsCard } from './commit-results.tsx';
 
 /**
@@ -31,34 +31,16 @@ function PairsCard({ viewer, pairs }: { viewer: Viewer; pairs: CommitRecord[] })
     <Card title="Pairs (commit × config)" id="pairs">
       {pairs.length ? (
         <table class="bench stack">
-          <thead>
-            <tr>
-              <th scope="col">Config</th>
-              <th scope="col">Status</th>
-              <th scope="col" class="num">
-                Attempts
-              </th>
-              <th scope="col">Error</th>
-              <th scope="col" class="hide-narrow">
-                Owner task
-              </th>
-              <th scope="col" class="hide-narrow">
-                Updated (UTC)
-              </th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <Head
+            cols={['Config', 'Status', ['Attempts', 'num'], 'Error', ['Owner task', 'hide-narrow'], ['Updated (UTC)', 'hide-narrow']]}
+            actions="Actions"
+          />
           <tbody>
             {pairs.map((p) => (
               <tr data-testid="pair">
                 <td>
                   <details>
-                    <summary class="more">
-                      {configLabel({ id: p.config_id })}
-                      {p.architecture ? ` · ${p.architecture}` : ''}
-                    </summary>
+                    <summary class="more">{configArch({ id: p.config_id }, p.architecture)}</summary>
                     <JsonBlock value={p.config} label={`config ${p.config_hash}`} />
                   </details>
                 </td>
@@ -70,7 +52,7 @@ function PairsCard({ viewer, pairs }: { viewer: Viewer; pairs: CommitRecord[] })
                 <td class="hide-narrow">
                   {p.task_uid ? (
                     <a class="mono" href={`/ui/tasks/${p.task_uid}`}>
-                      {p.task_uid.slice(0, 8)}
+                      {shortUid(p.task_uid)}
                     </a>
                   ) : (
                     <span class="muted">none</span>
@@ -79,11 +61,7 @@ function PairsCard({ viewer, pairs }: { viewer: Viewer; pairs: CommitRecord[] })
                 <td class="hide-narrow">
                   <Time at={p.updated_at} />
                 </td>
-                <td>
-                  {p.status === 'failed' ? (
-                    <RequeueButton viewer={viewer} repo={p.repo} sha={p.sha} configId={p.config_id} architecture={p.architecture ?? ''} />
-                  ) : null}
-                </td>
+                <td>{p.status === 'failed' ? <RequeueButton viewer={viewer} pair={p} /> : null}</td>
               </tr>
             ))}
           </tbody>
@@ -103,20 +81,7 @@ function AlertsCard({ viewer, sha, alerts }: { viewer: Viewer; sha: string; aler
   return (
     <Card title="Alerts naming this commit" id="alerts">
       <table class="bench">
-        <thead>
-          <tr>
-            <th scope="col">Alert</th>
-            <th scope="col">Here</th>
-            <th scope="col">Series</th>
-            <th scope="col" class="num">
-              Change
-            </th>
-            <th scope="col">Status</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <Head cols={['Alert', 'Here', 'Series', ['Change', 'num'], 'Status']} actions="Actions" />
         <tbody>
           {alerts.map((a) => (
             <tr>
@@ -125,10 +90,7 @@ function AlertsCard({ viewer, sha, alerts }: { viewer: Viewer; sha: string; aler
               </td>
               <td>{a.firstBadSha === sha ? 'first bad commit' : a.culpritSha === sha ? 'culprit (bisected)' : 'last good commit'}</td>
               <td>
-                <a href={trendHref({ repo: a.repo, metric: a.metric, configId: a.config?.id, architecture: a.architecture, tags: a.tags })}>
-                  {a.metric}
-                </a>{' '}
-                <span class="muted">{tagText(a.tags)}</span>
+                <AlertSeries a={a} />
               </td>
               <td class="num">{formatPercent(a.relativeChange)}</td>
               <td>
@@ -147,7 +109,7 @@ function AlertsCard({ viewer, sha, alerts }: { viewer: Viewer; sha: string; aler
 
 export function commitDetailPage(deps: UiDeps): Handler<UiEnv> {
   const pool = deps.database.pool;
-  return uiPage('commits', 'Commit', '/ui/commits', async (c) => {
+  return async (c) => {
     const viewer = c.get('viewer');
     const raw = c.req.param('sha') ?? '';
     const prefix = raw.toLowerCase();
@@ -186,13 +148,7 @@ export function commitDetailPage(deps: UiDeps): Handler<UiEnv> {
     const committedAt = exact.find((p) => p.committed_at)?.committed_at ?? git.get(sha)?.committedAt;
     const subject = git.get(sha)?.subject;
     return c.html(
-      <Layout
-        title={`Commit ${sha.slice(0, 10)}`}
-        section="commits"
-        viewer={viewer}
-        notice={c.req.query('notice')}
-        error={c.req.query('error')}
-      >
+      <Layout title={`Commit ${sha.slice(0, 10)}`} section="commits" viewer={viewer} {...flashOf(c)}>
         <Card title={subject ?? 'Commit'}>
           <Fields
             rows={[
@@ -219,5 +175,5 @@ export function commitDetailPage(deps: UiDeps): Handler<UiEnv> {
         <RunsCard runs={runs.runs} more={runs.nextCursor !== null} />
       </Layout>,
     );
-  });
+  };
 }

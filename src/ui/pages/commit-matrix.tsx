@@ -1,29 +1,12 @@
 import { COMMIT_STATUSES } from '../../benchmarks/commits.ts';
 import type { ConfigRecord } from '../../benchmarks/commits-read.ts';
-import { Action, Card, Status, Time } from '../components.tsx';
+import { Card, FilterForm, Head, SelectFilter, Status, TextFilter, Time } from '../components.tsx';
 import type { Viewer } from '../context.ts';
 import type { MatrixPair, MatrixRow } from '../queries/commits.ts';
-import { configLabel, ShaLink } from './benchmark-shared.tsx';
+import { configArch, configLabel, RequeueButton, repoName, ShaLink } from './benchmark-shared.tsx';
 
-/**
- * The pieces of the commits matrix (/ui/commits): its filter form, the commit × config table,
- * the failed pairs below it, and the re-queue button the commit page uses too.
- */
+/** The pieces of the commits matrix (/ui/commits): its filter form, the commit × config table, and the failed pairs below it. */
 
-/** Re-queue a failed pair: the same scope as POST /commits/mark, the API's way of changing a pair. */
-export function RequeueButton(props: { viewer: Viewer; repo: string; sha: string; configId: number; architecture: string }) {
-  return (
-    <Action
-      viewer={props.viewer}
-      scope="submit"
-      action="/ui/commits/requeue"
-      label="Re-queue"
-      confirm="Re-queue this failed pair? It goes back to waiting, with a fresh retry budget."
-      fields={{ repo: props.repo, sha: props.sha, config_id: String(props.configId), architecture: props.architecture }}
-      testId={`requeue-${props.sha.slice(0, 10)}-${props.configId}`}
-    />
-  );
-}
 /** A column: one config under one architecture. */
 interface Column {
   key: string;
@@ -60,7 +43,6 @@ export function configSummary(config: unknown, max = 48): string {
   else text = String(config);
   return text.length > max ? `${text.slice(0, max - 1)}…` : text || '{}';
 }
-const repoName = (repo: string) => repo.split('/').filter(Boolean).at(-1) ?? repo;
 
 function Cell({ pair }: { pair: MatrixPair | undefined }) {
   if (!pair) {
@@ -93,62 +75,26 @@ export function Filters(props: {
 }) {
   const { q } = props;
   return (
-    <form method="get" action="/ui/commits" class="filters" aria-label="Filter commits">
-      <label>
-        Repository
-        <select name="repo">
-          <option value="">any</option>
-          {props.repos.map((r) => (
-            <option value={r} selected={q.repo === r}>
-              {r}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Sha or prefix
-        <input name="sha" value={q.sha ?? ''} size={12} pattern="[0-9a-f]{4,64}" placeholder="4+ hex digits" />
-      </label>
-      <label>
-        Config
-        <select name="config_id">
-          <option value="">any</option>
-          {props.configs.map((c) => (
-            <option value={String(c.id)} selected={q.config_id === c.id}>
-              {configLabel(c)}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Has a pair that is
-        <select name="status">
-          <option value="">any status</option>
-          {COMMIT_STATUSES.map((s) => (
-            <option value={s} selected={q.status?.length === 1 && q.status[0] === s}>
-              {s}
-            </option>
-          ))}
-        </select>
-      </label>
+    <FilterForm action="/ui/commits" label="Filter commits" submit="Apply" primary reset="Reset">
+      <SelectFilter label="Repository" name="repo" value={q.repo} options={props.repos} />
+      <TextFilter label="Sha or prefix" name="sha" value={q.sha} size={12} pattern="[0-9a-f]{4,64}" placeholder="4+ hex digits" />
+      <SelectFilter
+        label="Config"
+        name="config_id"
+        value={q.config_id === undefined ? undefined : String(q.config_id)}
+        options={props.configs.map((c) => [String(c.id), configLabel(c)] as const)}
+      />
+      <SelectFilter
+        label="Has a pair that is"
+        name="status"
+        value={q.status?.length === 1 ? q.status[0] : undefined}
+        options={COMMIT_STATUSES}
+        any="any status"
+      />
       {props.architectures.length ? (
-        <label>
-          Architecture
-          <select name="architecture">
-            <option value="">any</option>
-            {props.architectures.map((a) => (
-              <option value={a} selected={q.architecture === a}>
-                {a}
-              </option>
-            ))}
-          </select>
-        </label>
+        <SelectFilter label="Architecture" name="architecture" value={q.architecture} options={props.architectures} />
       ) : null}
-      <button type="submit" class="btn primary">
-        Apply
-      </button>
-      <a href="/ui/commits">Reset</a>
-    </form>
+    </FilterForm>
   );
 }
 
@@ -211,39 +157,21 @@ export function FailedPairs(props: { viewer: Viewer; rows: MatrixRow[]; configs:
   return (
     <Card title={`Failed pairs on this page (${failed.length})`} id="failed">
       <table class="bench stack">
-        <thead>
-          <tr>
-            <th scope="col">Commit</th>
-            <th scope="col">Config</th>
-            <th scope="col" class="num">
-              Attempts
-            </th>
-            <th scope="col">Error</th>
-            <th scope="col" class="hide-narrow">
-              Failed at (UTC)
-            </th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <Head cols={['Commit', 'Config', ['Attempts', 'num'], 'Error', ['Failed at (UTC)', 'hide-narrow']]} actions="Actions" />
         <tbody>
           {failed.map(({ r, p }) => (
             <tr data-testid="failed-pair">
               <td>
                 <ShaLink sha={r.sha} repo={r.repo} />
               </td>
-              <td>
-                {configLabel(props.configs.get(p.config_id) ?? { id: p.config_id })}
-                {p.architecture ? ` · ${p.architecture}` : ''}
-              </td>
+              <td>{configArch(props.configs.get(p.config_id) ?? { id: p.config_id }, p.architecture)}</td>
               <td class="num">{p.attempts}</td>
               <td class="error-text">{p.error ?? <span class="muted">no error recorded</span>}</td>
               <td class="hide-narrow">
                 <Time at={p.updated_at} />
               </td>
               <td>
-                <RequeueButton viewer={props.viewer} repo={r.repo} sha={r.sha} configId={p.config_id} architecture={p.architecture} />
+                <RequeueButton viewer={props.viewer} pair={{ ...p, repo: r.repo, sha: r.sha }} />
               </td>
             </tr>
           ))}

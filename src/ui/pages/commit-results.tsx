@@ -1,9 +1,9 @@
 import { summarize } from '../../benchmarks/compare-stats.ts';
 import type { StoredRun } from '../../benchmarks/runs.ts';
 import { stableJson } from '../../benchmarks/series-samples.ts';
-import { Card, Empty, Time } from '../components.tsx';
-import { formatDuration, formatValue } from '../format.ts';
-import { configLabel, tagText, trendHref } from './benchmark-shared.tsx';
+import { Card, Empty, Head, Time } from '../components.tsx';
+import { formatDuration, formatValue, shortUid } from '../format.ts';
+import { configArch, tagText, trendHref } from './benchmark-shared.tsx';
 
 /** The results half of a commit page: the metrics its runs measured (each linking to its trend), and the runs. */
 
@@ -42,27 +42,17 @@ export function MetricsCard({ repo, runs }: { repo: string; runs: StoredRun[] })
     <Card title="Metrics measured" id="metrics">
       {rows.length ? (
         <table class="bench">
-          <thead>
-            <tr>
-              <th scope="col">Metric</th>
-              <th scope="col">Series</th>
-              <th scope="col" class="num">
-                Samples
-              </th>
-              <th scope="col" class="num">
-                Median
-              </th>
-              <th scope="col" class="num hide-narrow">
-                Min – max
-              </th>
-              <th scope="col" class="num hide-narrow">
-                Spread (sd / mean)
-              </th>
-              <th scope="col">
-                <span class="visually-hidden">Trend</span>
-              </th>
-            </tr>
-          </thead>
+          <Head
+            cols={[
+              'Metric',
+              'Series',
+              ['Samples', 'num'],
+              ['Median', 'num'],
+              ['Min – max', 'num hide-narrow'],
+              ['Spread (sd / mean)', 'num hide-narrow'],
+            ]}
+            actions="Trend"
+          />
           <tbody>
             {rows.map((m) => {
               const s = summarize(m.values);
@@ -70,8 +60,7 @@ export function MetricsCard({ repo, runs }: { repo: string; runs: StoredRun[] })
                 <tr>
                   <td>{m.metric}</td>
                   <td class="muted">
-                    {configLabel(m.config)}
-                    {m.architecture ? ` · ${m.architecture}` : ''} · {tagText(m.tags)}
+                    {configArch(m.config, m.architecture)} · {tagText(m.tags)}
                   </td>
                   <td class="num">{s.n}</td>
                   <td class="num">{formatValue(s.median, m.unit)}</td>
@@ -106,38 +95,25 @@ export function RunsCard({ runs, more }: { runs: StoredRun[]; more: boolean }) {
   return (
     <Card title={`Runs (${runs.length}${more ? '+' : ''})`} id="runs">
       <table class="bench">
-        <thead>
-          <tr>
-            <th scope="col">Run</th>
-            <th scope="col">Config</th>
-            <th scope="col" class="num">
-              Repeat
-            </th>
-            <th scope="col" class="hide-narrow">
-              Branch
-            </th>
-            <th scope="col">Started (UTC)</th>
-            <th scope="col" class="num hide-narrow">
-              Duration
-            </th>
-            <th scope="col" class="num">
-              Points
-            </th>
-            <th scope="col" class="hide-narrow">
-              Format
-            </th>
-          </tr>
-        </thead>
+        <Head
+          cols={[
+            'Run',
+            'Config',
+            ['Repeat', 'num'],
+            ['Branch', 'hide-narrow'],
+            'Started (UTC)',
+            ['Duration', 'num hide-narrow'],
+            ['Points', 'num'],
+            ['Format', 'hide-narrow'],
+          ]}
+        />
         <tbody>
           {runs.map((r) => (
             <tr>
               <td class="mono" title={r.uid}>
-                {r.uid.slice(0, 8)}
+                {shortUid(r.uid)}
               </td>
-              <td>
-                {configLabel(r.config)}
-                {r.architecture ? ` · ${r.architecture}` : ''}
-              </td>
+              <td>{configArch(r.config, r.architecture)}</td>
               <td class="num">{r.repeatIndex}</td>
               <td class="hide-narrow">{r.branch ?? <span class="muted">—</span>}</td>
               <td>

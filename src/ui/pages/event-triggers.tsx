@@ -2,7 +2,7 @@ import type { TriggerDefinition } from '../../events/define.ts';
 import type { Filter } from '../../events/filter.ts';
 import type { TriggerTemplate } from '../../events/template.ts';
 import type { Trigger } from '../../events/triggers.ts';
-import { Empty, JsonBlock, Status } from '../components.tsx';
+import { Empty, Head, JsonBlock, Status } from '../components.tsx';
 
 /**
  * The triggers table of the events page: the stored triggers (data, managed through /triggers or
@@ -135,16 +135,7 @@ export function TriggerTable({ rows, eventName }: { rows: TriggerRow[]; eventNam
   }
   return (
     <table class="triggers stack-narrow">
-      <thead>
-        <tr>
-          <th scope="col">Trigger</th>
-          <th scope="col">Event</th>
-          <th scope="col">Namespace</th>
-          <th scope="col">Filter</th>
-          <th scope="col">Submits</th>
-          <th scope="col">State</th>
-        </tr>
-      </thead>
+      <Head cols={['Trigger', 'Event', 'Namespace', 'Filter', 'Submits', 'State']} />
       <tbody>
         {rows.map((r) => (
           <tr>

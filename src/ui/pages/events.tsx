@@ -1,13 +1,15 @@
 import { Hono } from 'hono';
 import { EventixError } from '../../errors.ts';
 import { checkCodeTriggers } from '../../events/define.ts';
-import { type EventRecord, listEvents } from '../../events/events.ts';
+import { type EventRecord, findEvent, listEvents } from '../../events/events.ts';
 import { listTriggers } from '../../events/triggers.ts';
-import { NAME_PATTERN } from '../../queue/input.ts';
-import { Card, Empty, Fields, JsonBlock, NextPage, Status, Time } from '../components.tsx';
+import { NAME_MESSAGE, NAME_PATTERN, UUID_PATTERN } from '../../queue/input.ts';
+import { flashOf } from '../actions.tsx';
+import { Card, Empty, Fields, FilterForm, Head, JsonBlock, NextPage, NoMatch, Status, TextFilter, Time } from '../components.tsx';
 import type { UiContext, UiDeps, UiEnv } from '../context.ts';
+import { shortUid } from '../format.ts';
 import { Layout } from '../layout.tsx';
-import { type EventTask, findEvent, payloadPreview, tasksOfEvents } from '../queries/events.ts';
+import { type EventTask, payloadPreview, tasksOfEvents } from '../queries/events.ts';
 import { TriggerTable, triggerRows } from './event-triggers.tsx';
 import { checked, pageErrors, queryText } from './input-errors.tsx';
 
@@ -17,8 +19,6 @@ import { checked, pageErrors, queryText } from './input-errors.tsx';
  */
 
 const PAGE_SIZE = 50;
-const UID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const NAME_MESSAGE = 'must be 1-200 characters of letters, digits and _ . : / -';
 
 const eventHref = (uid: string) => `/ui/events?uid=${uid}`;
 
@@ -58,14 +58,7 @@ function HowToPublish({ origin }: { origin: string }) {
 function EventTable({ events, tasks }: { events: EventRecord[]; tasks: Map<string, EventTask[]> }) {
   return (
     <table class="events stack-narrow">
-      <thead>
-        <tr>
-          <th scope="col">Created (UTC)</th>
-          <th scope="col">Event</th>
-          <th scope="col">Payload</th>
-          <th scope="col">Tasks created</th>
-        </tr>
-      </thead>
+      <Head cols={['Created (UTC)', 'Event', 'Payload', 'Tasks created']} />
       <tbody>
         {events.map((e) => (
           <tr>
@@ -113,28 +106,16 @@ async function listPage(c: UiContext, deps: UiDeps) {
   );
   const filtered = Boolean(name || namespace || cursor);
   return c.html(
-    <Layout title="Events" section="events" viewer={viewer} liveMs={15_000} notice={c.req.query('notice')} error={c.req.query('error')}>
-      <form method="get" action="/ui/events" class="filters" aria-label="Filter events">
-        <label>
-          Event name
-          <input name="name" value={name ?? ''} placeholder="any" size={18} />
-        </label>
-        <label>
-          Namespace
-          <input name="namespace" value={namespace ?? ''} placeholder="any" size={14} />
-        </label>
-        <button type="submit" class="btn">
-          Filter
-        </button>
-        {name || namespace ? <a href="/ui/events">Clear</a> : null}
-      </form>
+    <Layout title="Events" section="events" viewer={viewer} liveMs={15_000} {...flashOf(c)}>
+      <FilterForm action="/ui/events" label="Filter events" submit="Filter" reset={Boolean(name || namespace) && 'Clear'}>
+        <TextFilter label="Event name" name="name" value={name} size={18} />
+        <TextFilter label="Namespace" name="namespace" value={namespace} size={14} />
+      </FilterForm>
       <Card title={`Recent events (newest first, ${page.events.length}${page.nextCursor ? '+' : ''} shown)`} id="events">
         {page.events.length > 0 ? (
           <EventTable events={page.events} tasks={tasks} />
         ) : filtered ? (
-          <Empty title="No events match these filters.">
-            <a href="/ui/events">Show all events</a>
-          </Empty>
+          <NoMatch what="events" href="/ui/events" />
         ) : (
           <HowToPublish origin={new URL(c.req.url).origin} />
         )}
@@ -187,24 +168,12 @@ async function eventPage(c: UiContext, deps: UiDeps, uid: string) {
           <Empty title="This event created no task.">No enabled trigger listening to its name and namespace matched its payload.</Empty>
         ) : (
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Task</th>
-                <th scope="col">Status</th>
-                <th scope="col">Trigger</th>
-                <th scope="col" class="hide-narrow">
-                  Namespace
-                </th>
-                <th scope="col" class="hide-narrow">
-                  Created (UTC)
-                </th>
-              </tr>
-            </thead>
+            <Head cols={['Task', 'Status', 'Trigger', ['Namespace', 'hide-narrow'], ['Created (UTC)', 'hide-narrow']]} />
             <tbody>
               {tasks.map((t) => (
                 <tr>
                   <td>
-                    <a href={`/ui/tasks/${t.uid}`}>{t.task}</a> <span class="muted mono">{t.uid.slice(0, 8)}</span>
+                    <a href={`/ui/tasks/${t.uid}`}>{t.task}</a> <span class="muted mono">{shortUid(t.uid)}</span>
                   </td>
                   <td>
                     <Status status={t.status} />
@@ -229,7 +198,7 @@ async function eventPage(c: UiContext, deps: UiDeps, uid: string) {
 export function eventPages(deps: UiDeps) {
   return new Hono<UiEnv>()
     .get('/', (c) => {
-      const uid = checked('uid', queryText(c.req.query('uid')), UID, 'must be an event uid (a UUID)');
+      const uid = checked('uid', queryText(c.req.query('uid')), UUID_PATTERN, 'must be an event uid (a UUID)');
       return uid ? eventPage(c, deps, uid.toLowerCase()) : listPage(c, deps);
     })
     .onError(pageErrors('events', { href: '/ui/events', label: 'All events' }));

@@ -1,29 +1,50 @@
-import type { ErrorHandler } from 'hono';
-import { EventixError, ValidationError } from '../../errors.ts';
+import type { ErrorHandler, Handler } from 'hono';
+import { isConnectionError } from '../../db/connection-errors.ts';
+import { EventixError, issuesText, ValidationError } from '../../errors.ts';
 import { Empty } from '../components.tsx';
-import type { UiEnv } from '../context.ts';
+import type { UiContext, UiEnv } from '../context.ts';
 import { Layout, type Section } from '../layout.tsx';
 
 /**
- * The error handler of a page module: a bad query string (a filter, a cursor, a uid) or a name
- * that does not exist answers with a page of the dashboard that says what was wrong, as a 400 or
- * 404, instead of the API's JSON problem. Anything else (a database outage, a bug) goes on to
+ * The error handler of a page module: a refusal the viewer can act on (a bad filter, a cursor or
+ * a uid in the address, a name that does not exist, a ref that cannot be resolved) answers with a
+ * page of the dashboard that says what was wrong, with the status the API would answer (400, 404,
+ * 409), instead of the API's JSON problem. Anything else (a database outage, a bug) goes on to
  * the app's own handler, which logs it and answers 5xx.
  */
 export function pageErrors(section: Section, back: { href: string; label: string }): ErrorHandler<UiEnv> {
   return (err, c) => {
-    const notFound = err instanceof EventixError && err.code.endsWith('NotFound');
-    if (!(err instanceof ValidationError) && !notFound) throw err;
-    const message =
-      err instanceof ValidationError ? `Invalid ${err.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}` : err.message;
+    if (!(err instanceof EventixError) || isConnectionError(err)) throw err;
+    const status = err.code.endsWith('NotFound') ? 404 : err.code.endsWith('Conflict') ? 409 : 400;
+    const message = err instanceof ValidationError ? `Invalid ${issuesText(err.issues)}` : err.message;
     return c.html(
-      <Layout title={notFound ? 'Not found' : 'Bad request'} section={section} viewer={c.get('viewer')} error={message}>
-        <Empty title={notFound ? 'Nothing here by that name.' : 'This page’s address has a value the dashboard cannot use.'}>
+      <Layout
+        title={status === 404 ? 'Not found' : status === 409 ? 'Conflict' : 'Bad request'}
+        section={section}
+        viewer={c.get('viewer')}
+        error={message}
+      >
+        <Empty title={status === 404 ? 'Nothing here by that name.' : 'This page’s address has a value the dashboard cannot use.'}>
           <a href={back.href}>{back.label}</a>
         </Empty>
       </Layout>,
-      notFound ? 404 : 400,
+      status,
     );
+  };
+}
+
+/**
+ * pageErrors for one route, where the routes of a module each have their own way back (the
+ * benchmark views): the route's refusals become the same page, linking to `reset`.
+ */
+export function uiPage(section: Section, reset: string, handler: (c: UiContext) => Promise<Response>): Handler<UiEnv> {
+  const onError = pageErrors(section, { href: reset, label: 'Start again without filters' });
+  return async (c) => {
+    try {
+      return await handler(c);
+    } catch (err) {
+      return onError(err as Error, c);
+    }
   };
 }
 

@@ -1,6 +1,9 @@
-import { Card, Count, Empty, Time } from '../components.tsx';
+import { DEFAULT_PRESENCE_INTERVAL_MS, PRESENCE_LIVE_SECONDS, PRESENCE_RETENTION_SECONDS } from '../../worker/presence.ts';
+import { Card, Count, Empty, Head, Time } from '../components.tsx';
 import { formatCount, formatRelative, formatUtc } from '../format.ts';
 import { FAILURE_SAMPLE, LEASE_HORIZON_SECONDS, type Overview } from '../queries/overview.ts';
+
+const PRESENCE_INTERVAL_SECONDS = DEFAULT_PRESENCE_INTERVAL_MS / 1000;
 
 /** The overview's lower cards: workers, expiring leases, next schedule fires, failures by class. */
 
@@ -20,15 +23,31 @@ function When({ at, now }: { at: Date | null; now: Date }) {
   );
 }
 
+/** At most this many task names are spelled out per worker; the rest are in the cell's title. */
+const TASK_NAMES_SHOWN = 4;
+
+function TaskNames({ names }: { names: string[] }) {
+  const shown = names.slice(0, TASK_NAMES_SHOWN);
+  const more = names.length - shown.length;
+  return (
+    <small class="muted" title={more > 0 ? names.join(', ') : undefined}>
+      {shown.join(', ')}
+      {more > 0 ? ` +${formatCount(more)} more` : ''}
+    </small>
+  );
+}
+
 export function WorkerCard({ o }: { o: Overview }) {
   return (
-    <Card title="Active workers" id="workers">
+    <Card title="Workers" id="workers">
       <p class="hint">
-        Only workers holding a lease are listed: an idle worker leaves no trace in the database. The heartbeat is the newest lease renewal
-        of its tasks.
+        Every running worker keeps a row in the database, refreshed every {PRESENCE_INTERVAL_SECONDS} s by default, so idle workers are
+        listed too. One not seen for {PRESENCE_LIVE_SECONDS} s is marked <span class="status status-gone-quiet">gone quiet</span>: stuck,
+        cut off from the database, or killed without stopping (its row is deleted after {PRESENCE_RETENTION_SECONDS / 3600} h). Remote
+        workers (over HTTP) have no row: they are listed from the tasks they hold, last seen at their newest lease renewal.
       </p>
       {o.workers.length === 0 ? (
-        <Empty title="No worker is running a task.">
+        <Empty title="No worker seen in the last hour.">
           Start one with <code>eventix worker --tasks ./tasks.js</code> (or <code>eventix start</code>).
         </Empty>
       ) : (
@@ -39,22 +58,58 @@ export function WorkerCard({ o }: { o: Overview }) {
               <th scope="col" class="hide-narrow">
                 Host
               </th>
+              <th scope="col" class="hide-narrow">
+                Namespaces
+              </th>
               <th scope="col" class="num">
                 Tasks held
+                <br />/ concurrency
               </th>
-              <th scope="col">Last heartbeat</th>
+              <th scope="col" class="hide-narrow">
+                Started
+              </th>
+              <th scope="col">Last seen</th>
             </tr>
           </thead>
           <tbody>
             {o.workers.map((w) => (
-              <tr>
-                <td class="mono wrap">{w.workerId}</td>
-                <td class="hide-narrow">{w.host}</td>
-                <td class="num">
+              <tr data-worker={w.workerId} data-state={w.state}>
+                <td class="mono wrap">
+                  {w.workerId}
+                  {w.state === 'quiet' ? (
+                    <>
+                      <br />
+                      <span class="status status-gone-quiet">gone quiet</span>
+                    </>
+                  ) : w.state === 'remote' ? (
+                    <>
+                      <br />
+                      <small class="muted">remote / from leases</small>
+                    </>
+                  ) : null}
+                </td>
+                <td class="hide-narrow">
+                  {w.host}
+                  {w.pid !== null ? <small class="muted"> pid {w.pid}</small> : null}
+                </td>
+                <td class="hide-narrow">
+                  {w.namespaces ? w.namespaces.join(', ') : <span class="muted">—</span>}
+                  {w.taskNames?.length ? (
+                    <>
+                      <br />
+                      <TaskNames names={w.taskNames} />
+                    </>
+                  ) : null}
+                </td>
+                <td class="num nowrap">
                   <Count n={w.tasks} />
+                  {w.concurrency !== null ? <span class="muted"> / {formatCount(w.concurrency)}</span> : null}
+                </td>
+                <td class="hide-narrow">
+                  <When at={w.startedAt} now={o.at} />
                 </td>
                 <td>
-                  <When at={w.lastHeartbeat} now={o.at} />
+                  <When at={w.lastSeen} now={o.at} />
                 </td>
               </tr>
             ))}
@@ -63,7 +118,8 @@ export function WorkerCard({ o }: { o: Overview }) {
       )}
       {o.workerCount > o.workers.length ? (
         <p class="hint">
-          Showing the {o.workers.length} with the newest heartbeat of {formatCount(o.workerCount)} workers.
+          Showing the {o.workers.length} seen most recently of {formatCount(o.workerCount)} workers
+          {o.quietWorkerCount ? `, ${formatCount(o.quietWorkerCount)} of them gone quiet` : ''}.
         </p>
       ) : null}
     </Card>
@@ -80,15 +136,7 @@ export function LeaseCard({ o }: { o: Overview }) {
         <Empty title="No lease is about to expire.">Running tasks whose workers heartbeat normally never show here.</Empty>
       ) : (
         <table data-testid="leases">
-          <thead>
-            <tr>
-              <th scope="col">Task</th>
-              <th scope="col" class="hide-narrow">
-                Worker
-              </th>
-              <th scope="col">Lease expires</th>
-            </tr>
-          </thead>
+          <Head cols={['Task', ['Worker', 'hide-narrow'], 'Lease expires']} />
           <tbody>
             {o.leases.map((l) => (
               <tr>
@@ -120,18 +168,7 @@ export function ScheduleCard({ o }: { o: Overview }) {
         </Empty>
       ) : (
         <table data-testid="schedules">
-          <thead>
-            <tr>
-              <th scope="col">Schedule</th>
-              <th scope="col" class="hide-narrow">
-                Task
-              </th>
-              <th scope="col" class="hide-narrow">
-                Cron
-              </th>
-              <th scope="col">Next fire</th>
-            </tr>
-          </thead>
+          <Head cols={['Schedule', ['Task', 'hide-narrow'], ['Cron', 'hide-narrow'], 'Next fire']} />
           <tbody>
             {o.schedules.map((s) => (
               <tr>
@@ -176,15 +213,7 @@ export function FailureCard({ o, namespace }: { o: Overview; namespace: string |
             class of their error, newest first. Retrying tasks are counted in the table above.
           </p>
           <table data-testid="failures">
-            <thead>
-              <tr>
-                <th scope="col">Error class</th>
-                <th scope="col" class="num">
-                  Tasks
-                </th>
-                <th scope="col">Latest</th>
-              </tr>
-            </thead>
+            <Head cols={['Error class', ['Tasks', 'num'], 'Latest']} />
             <tbody>
               {o.failures.map((f) => (
                 <tr data-class={f.errorClass}>

@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
+import type { Child } from 'hono/jsx';
 import { NAME_PATTERN } from '../../queue/input.ts';
 import { rollupIntervalSeconds } from '../../queue/rollup.ts';
-import { Card, Count, DataScript, Empty, Time } from '../components.tsx';
+import { Card, Count, DataScript, Empty, FilterForm, Head, Kpi, TextFilter, Time } from '../components.tsx';
 import type { UiDeps, UiEnv } from '../context.ts';
 import { formatCount, formatDuration, formatRelative, formatUtc } from '../format.ts';
 import { Layout } from '../layout.tsx';
@@ -89,12 +90,7 @@ function RollupAge({ o }: { o: Overview }) {
 
 function Kpis({ o, namespace }: { o: Overview; namespace: string | undefined }) {
   const t = o.totals;
-  const kpi = (label: string, value: unknown, testId: string) => (
-    <div class="kpi" data-testid={testId}>
-      <div class="v">{value}</div>
-      <div class="l">{label}</div>
-    </div>
-  );
+  const kpi = (label: string, value: Child, testId: string) => <Kpi label={label} value={value} testId={testId} />;
   return (
     <div class="kpis">
       {kpi('waiting tasks', <CountLink n={t.waiting} namespace={namespace} status="scheduled" label="waiting" />, 'kpi-waiting')}
@@ -103,7 +99,11 @@ function Kpis({ o, namespace }: { o: Overview; namespace: string | undefined }) 
       {kpi('failed tasks', <FailedLink r={t} namespace={namespace} />, 'kpi-failed')}
       {kpi('done tasks (rollup)', <CountLink n={t.done} namespace={namespace} status="done" label="done" />, 'kpi-done')}
       {kpi('oldest waiting, since due', t.oldestWaitingAgeSeconds === null ? '—' : formatDuration(t.oldestWaitingAgeSeconds), 'kpi-oldest')}
-      {kpi('workers holding a lease', <Count n={o.workerCount} />, 'kpi-workers')}
+      {kpi(
+        o.quietWorkerCount ? `live workers (${formatCount(o.quietWorkerCount)} gone quiet)` : 'live workers',
+        <Count n={o.workerCount - o.quietWorkerCount} />,
+        'kpi-workers',
+      )}
     </div>
   );
 }
@@ -140,29 +140,17 @@ function NamespaceTable({ o, origin }: { o: Overview; origin: string }) {
   return (
     <table class="ns-table" data-testid="namespaces">
       <caption class="sr-only">Tasks per namespace and status</caption>
-      <thead>
-        <tr>
-          <th scope="col">Namespace</th>
-          <th scope="col" class="num">
-            Waiting
-          </th>
-          <th scope="col" class="num">
-            Running
-          </th>
-          <th scope="col" class="num">
-            Retrying
-          </th>
-          <th scope="col" class="num">
-            Failed
-          </th>
-          <th scope="col" class="num">
-            Done
-          </th>
-          <th scope="col" class="num hide-narrow">
-            Oldest waiting
-          </th>
-        </tr>
-      </thead>
+      <Head
+        cols={[
+          'Namespace',
+          ['Waiting', 'num'],
+          ['Running', 'num'],
+          ['Retrying', 'num'],
+          ['Failed', 'num'],
+          ['Done', 'num'],
+          ['Oldest waiting', 'num hide-narrow'],
+        ]}
+      />
       <tbody>
         {o.namespaces.map((r) => (
           <tr data-namespace={r.namespace}>
@@ -245,19 +233,19 @@ export function overviewPages(deps: UiDeps) {
         notice={c.req.query('notice')}
         error={c.req.query('error')}
       >
-        <form method="get" action="/ui" class="filters" aria-label="Show one namespace">
-          <label>
-            Namespace
-            <input name="namespace" value={namespace ?? ''} placeholder="all" size={16} />
-          </label>
-          <button type="submit" class="btn">
-            Show
-          </button>
-          {namespace ? <a href="/ui">All namespaces</a> : null}
-          <span class="muted as-of">
-            Database time <Time at={o.at} now={o.at} />
-          </span>
-        </form>
+        <FilterForm
+          action="/ui"
+          label="Show one namespace"
+          submit="Show"
+          reset={Boolean(namespace) && 'All namespaces'}
+          after={
+            <span class="muted as-of">
+              Database time <Time at={o.at} now={o.at} />
+            </span>
+          }
+        >
+          <TextFilter label="Namespace" name="namespace" value={namespace} size={16} placeholder="all" />
+        </FilterForm>
         <Kpis o={o} namespace={namespace} />
         <RollupAge o={o} />
         <Card title="Tasks by namespace" id="ns">

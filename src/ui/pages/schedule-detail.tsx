@@ -1,9 +1,10 @@
 import { scheduleToJson } from '../../api/schedule-schemas.ts';
 import { getSchedule } from '../../scheduler/manage.ts';
 import type { Schedule } from '../../scheduler/schedule.ts';
-import { Action, Card, Empty, Fields, JsonBlock, NextPage, Status, Time } from '../components.tsx';
+import { flashOf } from '../actions.tsx';
+import { Action, Card, Empty, Fields, Head, JsonBlock, NextPage, Status, Time } from '../components.tsx';
 import type { UiContext, UiDeps, Viewer } from '../context.ts';
-import { formatInZone, formatRelative, formatUtc } from '../format.ts';
+import { formatInZone, formatRelative, formatUtc, shortUid } from '../format.ts';
 import { Layout } from '../layout.tsx';
 import { describeCron, type FireRow, recentFires, type Upcoming, upcomingFires } from '../queries/schedules.ts';
 import { queryText } from './input-errors.tsx';
@@ -80,10 +81,10 @@ export function NextFire({ s, now }: { s: Schedule; now: Date }) {
 /** A fire's task: its status and a link to it, or why there is none. */
 export function FireTask({ fire }: { fire: FireRow }) {
   if (!fire.taskUid) return <span class="muted">no task (previous one still running)</span>;
-  if (!fire.taskStatus) return <span class="muted mono">{fire.taskUid.slice(0, 8)} (pruned)</span>;
+  if (!fire.taskStatus) return <span class="muted mono">{shortUid(fire.taskUid)} (pruned)</span>;
   return (
     <span class="fire-task">
-      <Status status={fire.taskStatus} /> <a href={`/ui/tasks/${fire.taskUid}`}>{fire.taskUid.slice(0, 8)}</a>
+      <Status status={fire.taskStatus} /> <a href={`/ui/tasks/${fire.taskUid}`}>{shortUid(fire.taskUid)}</a>
     </span>
   );
 }
@@ -95,15 +96,7 @@ function UpcomingTable({ s, upcoming, now }: { s: Schedule; upcoming: Upcoming; 
     <>
       {upcoming.basis === 'if-resumed' ? <p class="hint">Paused. If resumed now, it would fire at:</p> : null}
       <table>
-        <thead>
-          <tr>
-            <th scope="col">In {s.timezone}</th>
-            <th scope="col">UTC</th>
-            <th scope="col" class="hide-narrow">
-              From now
-            </th>
-          </tr>
-        </thead>
+        <Head cols={[`In ${s.timezone}`, 'UTC', ['From now', 'hide-narrow']]} />
         <tbody>
           {upcoming.times.map((t) => (
             <tr>
@@ -132,16 +125,7 @@ function FiresTable({ s, fires, cursor, viewer }: { s: Schedule; fires: FireRow[
   return (
     <>
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Fire time (UTC)</th>
-            <th scope="col">Outcome</th>
-            <th scope="col">Task</th>
-            <th scope="col" class="hide-narrow">
-              Recorded (UTC)
-            </th>
-          </tr>
-        </thead>
+        <Head cols={['Fire time (UTC)', 'Outcome', 'Task', ['Recorded (UTC)', 'hide-narrow']]} />
         <tbody>
           {fires.map((f) => (
             <tr>
@@ -174,14 +158,7 @@ export async function scheduleDetailPage(c: UiContext, deps: UiDeps, name: strin
   const now = new Date();
   const json = scheduleToJson(s);
   return c.html(
-    <Layout
-      title={`Schedule ${s.name}`}
-      section="schedules"
-      viewer={viewer}
-      liveMs={15_000}
-      notice={c.req.query('notice')}
-      error={c.req.query('error')}
-    >
+    <Layout title={`Schedule ${s.name}`} section="schedules" viewer={viewer} liveMs={15_000} {...flashOf(c)}>
       <p class="crumbs">
         <a href="/ui/schedules">← All schedules</a>
       </p>

@@ -4,8 +4,8 @@ import { NAME_PATTERN } from '../../queue/input.ts';
 import { listSchedules, pauseSchedule, resumeSchedule } from '../../scheduler/manage.ts';
 import { runSchedule } from '../../scheduler/run.ts';
 import { SCHEDULE_NAME_MESSAGE, SCHEDULE_NAME_PATTERN, type Schedule } from '../../scheduler/schedule.ts';
-import { uiAction } from '../actions.tsx';
-import { Card, Empty, NextPage, Status, Time } from '../components.tsx';
+import { flashOf, uiAction } from '../actions.tsx';
+import { Card, Empty, FilterForm, Head, NextPage, NoMatch, SelectFilter, Status, TextFilter, Time } from '../components.tsx';
 import type { UiContext, UiDeps, UiEnv, Viewer } from '../context.ts';
 import { formatUtc } from '../format.ts';
 import { Layout } from '../layout.tsx';
@@ -46,27 +46,10 @@ function readFilter(c: UiContext): ListFilter {
 
 function Filters({ f }: { f: ListFilter }) {
   return (
-    <form method="get" action="/ui/schedules" class="filters" aria-label="Filter schedules">
-      <label>
-        Namespace
-        <input name="namespace" value={f.namespace ?? ''} placeholder="any" size={14} />
-      </label>
-      <label>
-        State
-        <select name="state">
-          <option value="">any</option>
-          {STATES.map((s) => (
-            <option value={s} selected={f.state === s}>
-              {s}
-            </option>
-          ))}
-        </select>
-      </label>
-      <button type="submit" class="btn">
-        Filter
-      </button>
-      {f.namespace || f.state ? <a href="/ui/schedules">Clear</a> : null}
-    </form>
+    <FilterForm action="/ui/schedules" label="Filter schedules" submit="Filter" reset={Boolean(f.namespace || f.state) && 'Clear'}>
+      <TextFilter label="Namespace" name="namespace" value={f.namespace} size={14} />
+      <SelectFilter label="State" name="state" value={f.state} options={STATES} />
+    </FilterForm>
   );
 }
 
@@ -102,17 +85,7 @@ function ScheduleTable(props: { schedules: Schedule[]; last: Map<string, FireRow
   const actions = props.viewer.can('submit');
   return (
     <table class="schedules stack-narrow">
-      <thead>
-        <tr>
-          <th scope="col">Schedule</th>
-          <th scope="col">State</th>
-          <th scope="col">When</th>
-          <th scope="col">Time zone</th>
-          <th scope="col">Next fire</th>
-          <th scope="col">Last fire (UTC)</th>
-          {actions ? <th scope="col">Actions</th> : null}
-        </tr>
-      </thead>
+      <Head cols={['Schedule', 'State', 'When', 'Time zone', 'Next fire', 'Last fire (UTC)', actions ? 'Actions' : null]} />
       <tbody>
         {props.schedules.map((s) => (
           <tr>
@@ -165,22 +138,13 @@ async function listPage(c: UiContext, deps: UiDeps) {
   );
   const filtered = Boolean(f.namespace || f.state || f.cursor);
   return c.html(
-    <Layout
-      title="Schedules"
-      section="schedules"
-      viewer={viewer}
-      liveMs={15_000}
-      notice={c.req.query('notice')}
-      error={c.req.query('error')}
-    >
+    <Layout title="Schedules" section="schedules" viewer={viewer} liveMs={15_000} {...flashOf(c)}>
       <Filters f={f} />
       <Card title={`Schedules (${page.schedules.length}${page.nextCursor ? '+' : ''})`} id="schedules">
         {page.schedules.length > 0 ? (
           <ScheduleTable schedules={page.schedules} last={last} viewer={viewer} now={new Date()} />
         ) : filtered ? (
-          <Empty title="No schedules match these filters.">
-            <a href="/ui/schedules">Show all schedules</a>
-          </Empty>
+          <NoMatch what="schedules" href="/ui/schedules" />
         ) : (
           <HowToAdd origin={new URL(c.req.url).origin} />
         )}

@@ -2,14 +2,15 @@ import type { ApiScope } from '../../config.ts';
 import { InvalidTransition, TaskNotFound, UniqueKeyConflict, ValidationError } from '../../errors.ts';
 import { CANCELLABLE, cancel } from '../../queue/cancel.ts';
 import type { Executor } from '../../queue/executor.ts';
-import { instant } from '../../queue/input.ts';
+import { instant, UUID_PATTERN } from '../../queue/input.ts';
 import { countTasks, listTasks } from '../../queue/list.ts';
 import { removeTask } from '../../queue/remove.ts';
 import { RESCHEDULABLE, reschedule } from '../../queue/reschedule.ts';
 import { TASK_STATUSES, type TaskStatus } from '../../queue/states.ts';
 import { type Form, field, fields, safeBack, uiAction } from '../actions.tsx';
-import { CsrfField, Status } from '../components.tsx';
+import { CsrfField, Head, Status } from '../components.tsx';
 import type { UiContext, UiDeps } from '../context.ts';
+import { plural } from '../format.ts';
 import { Layout } from '../layout.tsx';
 import {
   countSelected,
@@ -20,7 +21,6 @@ import {
   type TaskFilter,
   toListFilter,
 } from '../queries/tasks.ts';
-import { plural } from './task-common.tsx';
 
 /**
  * Bulk cancel, reschedule and delete, over the ticked tasks or over everything a filter matches.
@@ -83,7 +83,6 @@ export const BATCH = 500;
 const MAX_SELECTED = 500;
 /** Tasks changed at once within a batch: a few connections, leaving the pool to everyone else. */
 const PARALLEL = 4;
-const UID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Target = { kind: 'selected'; uids: string[] } | { kind: 'filter'; filter: TaskFilter };
 
@@ -93,7 +92,7 @@ function readTarget(form: Form): Target {
   const uids = [...new Set(fields(form, 'uid').map((u) => u.trim().toLowerCase()))];
   if (!uids.length) throw new ValidationError([{ field: 'uid', message: 'no task is ticked: tick some, or use an “all matching” button' }]);
   if (uids.length > MAX_SELECTED) throw new ValidationError([{ field: 'uid', message: `at most ${MAX_SELECTED} tasks at once` }]);
-  const bad = uids.find((u) => !UID.test(u));
+  const bad = uids.find((u) => !UUID_PATTERN.test(u));
   if (bad !== undefined) throw new ValidationError([{ field: 'uid', message: `'${bad.slice(0, 40)}' is not a UUID` }]);
   return { kind: 'selected', uids };
 }
@@ -212,15 +211,7 @@ function confirmPage(
         {missing > 0 ? <p class="hint">{plural(missing, 'ticked task')} no longer exist and are left out.</p> : null}
         {rows.length ? (
           <table>
-            <thead>
-              <tr>
-                <th scope="col">Status now</th>
-                <th scope="col" class="num">
-                  Tasks
-                </th>
-                <th scope="col">What happens</th>
-              </tr>
-            </thead>
+            <Head cols={['Status now', ['Tasks', 'num'], 'What happens']} />
             <tbody>
               {rows.map((r) => (
                 <tr>

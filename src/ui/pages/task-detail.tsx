@@ -4,9 +4,8 @@ import { RESCHEDULABLE } from '../../queue/reschedule.ts';
 import type { Task } from '../../queue/task.ts';
 import { Action, Card, Fields, JsonBlock, Status, Time } from '../components.tsx';
 import type { Viewer } from '../context.ts';
-import { formatDuration, formatRelative, formatUtc } from '../format.ts';
+import { formatDuration, formatRelative, formatUtc, plural, shortUid } from '../format.ts';
 import { Layout } from '../layout.tsx';
-import { plural } from './task-common.tsx';
 
 /**
  * One task, every stored field, what happened to it and what the viewer may do next. The
@@ -183,7 +182,7 @@ function Origin({ task: t }: { task: Task }) {
   if (t.eventUid) {
     return (
       <span>
-        event <a href={`/ui/events?${new URLSearchParams({ uid: t.eventUid })}`}>{t.eventUid.slice(0, 8)}</a>
+        event <a href={`/ui/events?${new URLSearchParams({ uid: t.eventUid })}`}>{shortUid(t.eventUid)}</a>
         {t.triggerName ? <span> via trigger {t.triggerName}</span> : null}
       </span>
     );
@@ -243,7 +242,7 @@ export function timeline(t: Task, now: Date): Moment[] {
   const by = t.scheduleName
     ? `by schedule ${t.scheduleName}`
     : t.eventUid
-      ? `by event ${t.eventUid.slice(0, 8)}${t.triggerName ? ` (trigger ${t.triggerName})` : ''}`
+      ? `by event ${shortUid(t.eventUid)}${t.triggerName ? ` (trigger ${t.triggerName})` : ''}`
       : t.operator
         ? `by ${t.operator}`
         : undefined;

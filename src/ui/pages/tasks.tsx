@@ -1,31 +1,34 @@
 import { Hono } from 'hono';
 import { readUid } from '../../api/body.ts';
-import { TaskNotFound, ValidationError } from '../../errors.ts';
+import { EventixError, issuesText, TaskNotFound, ValidationError } from '../../errors.ts';
 import { cancel } from '../../queue/cancel.ts';
 import { getTask } from '../../queue/get.ts';
+import { UUID_PATTERN } from '../../queue/input.ts';
 import { listTasks } from '../../queue/list.ts';
 import { removeTask } from '../../queue/remove.ts';
 import { reschedule } from '../../queue/reschedule.ts';
 import { TASK_STATUSES } from '../../queue/states.ts';
 import type { Task } from '../../queue/task.ts';
-import { uiAction, withFlash } from '../actions.tsx';
-import { CsrfField, Empty, NextPage, Status, Time } from '../components.tsx';
+import { flashOf, uiAction, withFlash } from '../actions.tsx';
+import { CsrfField, Empty, Head, NextPage, Status, TextFilter, Time } from '../components.tsx';
 import type { UiDeps, UiEnv, Viewer } from '../context.ts';
+import { shortUid } from '../format.ts';
 import { Layout } from '../layout.tsx';
 import { filterQuery, isFiltered, listUrl, parseTaskQuery, type TaskFilter, type TaskQuery, toListFilter } from '../queries/tasks.ts';
+import { pageErrors } from './input-errors.tsx';
 import { bulkAction } from './task-bulk.tsx';
-import { issuesText, shortUid, taskProblemPage } from './task-common.tsx';
 import { TaskDetailPage } from './task-detail.tsx';
 
 /** The task list (/ui/tasks), its bulk actions, and one task's page with its actions. */
 export function taskPages(deps: UiDeps) {
   const pool = deps.database.pool;
   const app = new Hono<UiEnv>();
+  app.onError(pageErrors('tasks', { href: '/ui/tasks', label: 'Back to all tasks' }));
 
   app.get('/', async (c) => {
     const viewer = c.get('viewer');
     const params = new URL(c.req.url).searchParams;
-    const flash = { notice: c.req.query('notice'), error: c.req.query('error') };
+    const flash = flashOf(c);
     let q: TaskQuery;
     let page: { tasks: Task[]; nextCursor: string | null };
     try {
@@ -74,25 +77,17 @@ export function taskPages(deps: UiDeps) {
   app.post('/bulk/delete', bulkAction(deps, 'delete'));
 
   app.get('/:uid', async (c) => {
-    let uid: string;
-    try {
-      uid = readUid(c);
-    } catch (err) {
-      if (!(err instanceof ValidationError)) throw err;
-      return taskProblemPage(c, 400, 'Not a task id', `'${c.req.param('uid').slice(0, 60)}' is not a task uid: a task uid is a UUID.`);
+    const raw = c.req.param('uid');
+    // What was typed, rather than readUid's bare "must be a UUID": a link that was cut short, say.
+    if (!UUID_PATTERN.test(raw)) {
+      throw new ValidationError([{ field: 'uid', message: `'${raw.slice(0, 60)}' is not a task uid: a task uid is a UUID` }]);
     }
-    try {
-      const task = await getTask(pool, uid);
-      return c.html(<TaskDetailPage viewer={c.get('viewer')} task={task} notice={c.req.query('notice')} error={c.req.query('error')} />);
-    } catch (err) {
+    const uid = raw.toLowerCase();
+    const task = await getTask(pool, uid).catch((err: unknown) => {
       if (!(err instanceof TaskNotFound)) throw err;
-      return taskProblemPage(
-        c,
-        404,
-        'Task not found',
-        `No task with uid ${uid}: it never existed, was deleted, or was pruned after it expired.`,
-      );
-    }
+      throw new EventixError('TaskNotFound', `No task with uid ${uid}: it never existed, was deleted, or was pruned after it expired.`);
+    });
+    return c.html(<TaskDetailPage viewer={c.get('viewer')} task={task} {...flashOf(c)} />);
   });
 
   // The same calls and scopes as POST /tasks/:uid/cancel, /reschedule and DELETE /tasks/:uid.
@@ -123,12 +118,7 @@ export function taskPages(deps: UiDeps) {
 }
 
 function FilterForm({ values, statuses }: { values: Record<string, string>; statuses: readonly string[] }) {
-  const text = (name: string, label: string, placeholder?: string) => (
-    <label>
-      {label}
-      <input name={name} value={values[name] ?? ''} placeholder={placeholder} />
-    </label>
-  );
+  const text = (name: string, label: string) => <TextFilter label={label} name={name} value={values[name]} />;
   const date = (name: string, label: string) => (
     <label>
       {label}
@@ -147,9 +137,9 @@ function FilterForm({ values, statuses }: { values: Record<string, string>; stat
           </label>
         ))}
       </fieldset>
-      {text('namespace', 'Namespace', 'any')}
-      {text('task', 'Task name', 'any')}
-      {text('unique_key', 'Unique key', 'any')}
+      {text('namespace', 'Namespace')}
+      {text('task', 'Task name')}
+      {text('unique_key', 'Unique key')}
       {date('created_after', 'Created after (UTC)')}
       {date('created_before', 'Created before (UTC)')}
       <div class="actions">
@@ -180,36 +170,20 @@ function TaskTable({ viewer, tasks, filter }: { viewer: Viewer; tasks: Task[]; f
   const hint = <p class="hint">Newest first, {tasks.length} on this page. Every action asks before it changes anything. Times in UTC.</p>;
   const table = (
     <table>
-      <thead>
-        <tr>
-          {canAct ? (
-            <th scope="col">
-              <input type="checkbox" data-select-all="uid" aria-label="Tick every task on this page" />
-            </th>
-          ) : null}
-          <th scope="col" class="hide-narrow">
-            uid
-          </th>
-          <th scope="col">Task</th>
-          <th scope="col" class="hide-narrow">
-            Namespace
-          </th>
-          <th scope="col">Status</th>
-          <th scope="col" class="num hide-narrow">
-            Attempts
-          </th>
-          <th scope="col" class="num hide-narrow">
-            Priority
-          </th>
-          <th scope="col" class="hide-narrow">
-            ETA (UTC)
-          </th>
-          <th scope="col">Created (UTC)</th>
-          <th scope="col" class="hide-narrow">
-            Worker
-          </th>
-        </tr>
-      </thead>
+      <Head
+        lead={canAct ? <input type="checkbox" data-select-all="uid" aria-label="Tick every task on this page" /> : null}
+        cols={[
+          ['uid', 'hide-narrow'],
+          'Task',
+          ['Namespace', 'hide-narrow'],
+          'Status',
+          ['Attempts', 'num hide-narrow'],
+          ['Priority', 'num hide-narrow'],
+          ['ETA (UTC)', 'hide-narrow'],
+          'Created (UTC)',
+          ['Worker', 'hide-narrow'],
+        ]}
+      />
       <tbody>
         {tasks.map((t) => (
           <tr>

@@ -1,3 +1,4 @@
+import { directionsWith } from '../../api/alert-schemas.ts';
 import { changesOf } from '../../benchmarks/alerts/evaluate.ts';
 import type { AlertSettings } from '../../benchmarks/alerts/settings.ts';
 import { type Alert, listAlerts } from '../../benchmarks/alerts/store.ts';
@@ -97,9 +98,7 @@ export async function metricTrends(
   page: { offset: number; limit: number },
 ): Promise<{ total: number; shown: TrendSeries[]; truncated: boolean }> {
   const settings = opts.settings;
-  const directions = opts.direction
-    ? { ...settings.directions, [filter.metric]: opts.direction === 'unknown' ? null : opts.direction }
-    : settings.directions;
+  const directions = directionsWith(settings.directions, filter.metric, opts.direction);
   const loaded = await loadSeries(ex, filter, { repos: settings.repos, directions });
   const picked = loaded.series.slice(page.offset, page.offset + page.limit);
   const evaluations = changesOf(picked, { ...settings, minEffect: opts.minEffect ?? settings.minEffect });

@@ -1,10 +1,9 @@
-import type { EventRecord, JsonValue } from '../../events/events.ts';
 import { type Executor, run } from '../../queue/executor.ts';
 import type { TaskStatus } from '../../queue/states.ts';
 
 /**
- * What the events page reads beyond listEvents and listTriggers: one event by uid, and the tasks
- * events created (tasks.event_uid, along tasks_event_idx), which outlive the events themselves.
+ * What the events page reads beyond the library's listEvents, findEvent and listTriggers: the
+ * tasks events created (tasks.event_uid, along tasks_event_idx), which outlive the events themselves.
  */
 
 export interface EventTask {
@@ -62,33 +61,6 @@ export async function tasksOfEvents(ex: Executor, uids: readonly string[], perEv
     out.set(r.event_uid, list);
   }
   return out;
-}
-
-interface EventRow {
-  uid: string;
-  name: string;
-  namespace: string;
-  payload: Record<string, JsonValue>;
-  priority: number;
-  operator: string | null;
-  created_at: Date;
-}
-
-export async function findEvent(ex: Executor, uid: string): Promise<EventRecord | undefined> {
-  const [r] = await run<EventRow>(ex, 'select uid, name, namespace, payload, priority, operator, created_at from events where uid = $1', [
-    uid,
-  ]);
-  return r
-    ? {
-        uid: r.uid,
-        name: r.name,
-        namespace: r.namespace,
-        payload: r.payload,
-        priority: r.priority,
-        operator: r.operator,
-        createdAt: r.created_at,
-      }
-    : undefined;
 }
 
 /** The payload as one line of JSON, cut to `max` characters: enough to recognise an event in a list. */

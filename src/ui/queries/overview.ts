@@ -2,6 +2,7 @@ import { type Executor, run } from '../../queue/executor.ts';
 import { ROLLUP_WINDOW_MINUTES } from '../../queue/rollup.ts';
 import type { TaskStatus } from '../../queue/states.ts';
 import { type NamespaceDepth, queueDepth } from '../../queue/stats.ts';
+import { PRESENCE_LIVE_SECONDS, PRESENCE_RETENTION_SECONDS } from '../../worker/presence.ts';
 
 /**
  * What the overview shows, read in two statements whatever the table's size: queueDepth (live
@@ -26,13 +27,17 @@ const SCHEDULE_LIMIT = 10;
 const FAILURE_CLASS_LIMIT = 10;
 
 /**
- * $1 namespace or null, $2 lease horizon (s), $3 failure sample, $4..$7 list limits, $8 live failed cap.
+ * $1 namespace or null, $2 lease horizon (s), $3 failure sample, $4..$7 list limits, $8 live failed cap,
+ * $9 how recent a presence row must be to count as live (s), $10 how old one may be and still be listed (s).
  *
  * `$1::text is null or namespace = $1` is folded by the planner: an unnamed statement is planned
  * with its parameters' values. Each part is a scalar subquery, planned on its own:
  * - failed: per namespace, at most $8 rows along tasks_failed_idx (its predicate is implied by
  *   status = 'error');
- * - workers and leases: tasks_lease_idx (status = 'processing'), ordered by lease_expires_at;
+ * - workers: the presence rows (workers, one per running Worker: small) full-joined with the
+ *   processing tasks counted per worker_id along tasks_lease_idx (status = 'processing'), so an
+ *   idle worker is listed, and a worker without a row (a RemoteWorker over HTTP) from its leases;
+ * - leases: tasks_lease_idx, ordered by lease_expires_at;
  * - schedules: schedules_due_idx (enabled, next_fire_at);
  * - failures: the namespaces that have failed tasks, found by a skip scan of tasks_failed_idx
  *   (one index descent per namespace), then per namespace the newest $3 errors backwards along
@@ -63,11 +68,23 @@ select
   (select coalesce(jsonb_agg(jsonb_build_array(f.namespace, (
      select count(*) from (select from tasks t where t.status = 'error' and t.namespace = f.namespace limit $8) x))), '[]'::jsonb)
      from failed_ns f where f.namespace is not null) as failed,
-  (select coalesce(jsonb_agg(w), '[]'::jsonb) from (
-     select worker_id, count(*) as tasks, max(updated_at) as last_heartbeat, min(lease_expires_at) as next_expiry,
-       count(*) over () as workers
-     from tasks where status = 'processing' and ($1::text is null or namespace = $1)
-     group by worker_id order by max(updated_at) desc, worker_id limit $4) w) as workers,
+  (select coalesce(jsonb_agg(w order by w.last_seen desc, w.worker_id), '[]'::jsonb) from (
+     select x.*, count(*) over () as workers, count(*) filter (where x.state = 'quiet') over () as quiet
+     from (
+       select coalesce(p.id, h.worker_id) as worker_id, p.host, p.pid, coalesce(p.namespaces, h.namespaces) as namespaces,
+         p.tasks as task_names, p.concurrency, p.started_at, coalesce(p.last_seen_at, h.last_heartbeat) as last_seen,
+         coalesce(h.held, 0) as held,
+         case when p.id is null then 'remote' when p.last_seen_at > now() - make_interval(secs => $9) then 'live' else 'quiet' end as state
+       from workers p
+       full join (
+         select worker_id, count(*) as held, count(*) filter (where $1::text is null or namespace = $1) as held_here,
+           max(updated_at) as last_heartbeat, array_agg(distinct namespace order by namespace) as namespaces
+         from tasks where status = 'processing' group by worker_id
+       ) h on h.worker_id = p.id
+       where h.held_here > 0
+         or (p.last_seen_at > now() - make_interval(secs => $10) and ($1::text is null or $1 = any(p.namespaces)))
+     ) x
+     order by x.last_seen desc, x.worker_id limit $4) w) as workers,
   (select coalesce(jsonb_agg(l), '[]'::jsonb) from (
      select uid, task, namespace, worker_id, lease_expires_at from tasks
      where status = 'processing' and lease_expires_at < now() + make_interval(secs => $2)
@@ -94,7 +111,20 @@ interface OverviewRow {
   totals: [string, string, number][];
   minutes: [number, number, number][];
   failed: [string, number][];
-  workers: { worker_id: string; tasks: number; last_heartbeat: string; next_expiry: string; workers: number }[];
+  workers: {
+    worker_id: string;
+    host: string | null;
+    pid: number | null;
+    namespaces: string[] | null;
+    task_names: string[] | null;
+    concurrency: number | null;
+    started_at: string | null;
+    last_seen: string;
+    held: number;
+    state: OverviewWorkerState;
+    workers: number;
+    quiet: number;
+  }[];
   leases: { uid: string; task: string; namespace: string; worker_id: string; lease_expires_at: string }[];
   schedules: { name: string; namespace: string; task: string; cron: string; timezone: string; next_fire_at: string }[];
   failures_sampled: number;
@@ -123,6 +153,32 @@ export interface NamespaceRow {
   oldestWaitingAgeSeconds: number | null;
 }
 
+/**
+ * live: its presence row was refreshed within PRESENCE_LIVE_SECONDS. quiet: its row is older than
+ * that (up to PRESENCE_RETENTION_SECONDS): the process is stuck, cut off from the database, or
+ * died without stopping. remote: no row, known only from the tasks it holds (a RemoteWorker over
+ * HTTP, or a Worker with presence off).
+ */
+export type OverviewWorkerState = 'live' | 'quiet' | 'remote';
+
+export interface OverviewWorker {
+  workerId: string;
+  state: OverviewWorkerState;
+  /** From the presence row; for a remote worker, the host part of its id. */
+  host: string;
+  pid: number | null;
+  /** It claims from; for a remote worker, those of the tasks it holds. */
+  namespaces: string[] | null;
+  /** The task names it has handlers for (null for a remote worker). */
+  taskNames: string[] | null;
+  concurrency: number | null;
+  /** Tasks it holds a lease on right now, in every namespace. */
+  tasks: number;
+  startedAt: Date | null;
+  /** Its presence row's last refresh; for a remote worker, the newest lease renewal of its tasks. */
+  lastSeen: Date;
+}
+
 export interface Overview {
   /** The database's now(): ages are measured from it. */
   at: Date;
@@ -131,9 +187,12 @@ export interface Overview {
   totals: Omit<NamespaceRow, 'namespace'>;
   /** Every minute of the rollup's window, oldest first, zeros filled in; empty when the rollup never ran. */
   throughput: { minutes: number[]; done: number[]; failed: number[] };
-  workers: { workerId: string; host: string; tasks: number; lastHeartbeat: Date; nextExpiry: Date }[];
-  /** How many workers hold a lease (the list shows at most WORKER_LIMIT). */
+  /** Newest last seen first; at most WORKER_LIMIT. */
+  workers: OverviewWorker[];
+  /** How many workers there are to list (the list shows at most WORKER_LIMIT), quiet ones included. */
   workerCount: number;
+  /** How many of them have gone quiet. */
+  quietWorkerCount: number;
   leases: { uid: string; task: string; namespace: string; workerId: string; leaseExpiresAt: Date }[];
   schedules: { name: string; namespace: string; task: string; cron: string; timezone: string; nextFireAt: Date }[];
   failures: {
@@ -190,6 +249,8 @@ export function overviewParams(namespace: string | null): unknown[] {
     SCHEDULE_LIMIT,
     FAILURE_CLASS_LIMIT,
     LIVE_FAILED_CAP,
+    PRESENCE_LIVE_SECONDS,
+    PRESENCE_RETENTION_SECONDS,
   ];
 }
 
@@ -214,12 +275,18 @@ export async function loadOverview(ex: Executor, opts: { namespace?: string | un
     throughput: fillMinutes(row.minutes, rollup?.refreshedAt),
     workers: row.workers.map((w) => ({
       workerId: w.worker_id,
-      host: hostOf(w.worker_id),
-      tasks: Number(w.tasks),
-      lastHeartbeat: new Date(w.last_heartbeat),
-      nextExpiry: new Date(w.next_expiry),
+      state: w.state,
+      host: w.host ?? hostOf(w.worker_id),
+      pid: w.pid,
+      namespaces: w.namespaces,
+      taskNames: w.task_names,
+      concurrency: w.concurrency,
+      tasks: Number(w.held),
+      startedAt: w.started_at ? new Date(w.started_at) : null,
+      lastSeen: new Date(w.last_seen),
     })),
     workerCount: Number(row.workers[0]?.workers ?? 0),
+    quietWorkerCount: Number(row.workers[0]?.quiet ?? 0),
     leases: row.leases.map((l) => ({
       uid: l.uid,
       task: l.task,
