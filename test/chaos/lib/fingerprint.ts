@@ -16,12 +16,19 @@ const XID = '#xid';
 
 const IDENT = /^[a-z_][a-z0-9_]*$/;
 
-/** The tables of the public schema (the migrations' own bookkeeping lives in schema `drizzle`). */
+/**
+ * Tables that background services rewrite on their own timers, whatever requests arrive: the
+ * dashboard's rollup (src/queue/rollup.ts) and the workers' presence rows (src/worker/presence.ts).
+ * A change in them says nothing about whether a refused request wrote.
+ */
+const BACKGROUND_TABLES = new Set(['task_rollup_minutes', 'task_rollup_state', 'task_rollup_totals', 'workers']);
+
+/** The request-written tables of the public schema (the migrations' own bookkeeping lives in schema `drizzle`). */
 export async function dataTables(client: pg.Client): Promise<string[]> {
   const { rows } = await client.query<{ name: string }>(
     `select tablename as name from pg_tables where schemaname = 'public' order by tablename`,
   );
-  return rows.map((r) => r.name).filter((n) => IDENT.test(n));
+  return rows.map((r) => r.name).filter((n) => IDENT.test(n) && !BACKGROUND_TABLES.has(n));
 }
 
 export function fingerprintQuery(tables: readonly string[]): string {
