@@ -36,8 +36,11 @@ const CONCURRENCY = 8;
 
 /** Marks a raw JSON token (a number JSON.stringify cannot write, deep nesting) to splice in after stringify. */
 const raw = (token: string) => `\u0001RAW:${token}\u0001`;
-const RAW_RE = /"\\u0001RAW:([^"]*?)\\u0001"/g;
-const serialize = (value: unknown) => JSON.stringify(value).replace(RAW_RE, (_, t: string) => t);
+// A raw token may hold quotes (deep objects: {"d":{"d":0}}), which JSON.stringify escapes; the
+// pattern steps over escapes and the token is unescaped back, so such a token too is spliced in
+// raw instead of being sent as an ordinary (and valid) string.
+const RAW_RE = /"\\u0001RAW:((?:[^"\\]|\\.)*?)\\u0001"/g;
+const serialize = (value: unknown) => JSON.stringify(value).replace(RAW_RE, (_, t: string) => JSON.parse(`"${t}"`) as string);
 
 const deep = (depth: number, kind: 'array' | 'object') =>
   raw(kind === 'array' ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"d":'.repeat(depth)}0${'}'.repeat(depth)}`);
