@@ -1,0 +1,47 @@
+import type pg from 'pg';
+import type { Logger } from '../logger.ts';
+import type { TaskStatus } from '../queue/states.ts';
+import type { ClaimedTask, TaskError } from '../queue/task.ts';
+import type { TaskDefinition } from './registry.ts';
+
+/** What a Worker is built from, the states it passes through and the events it emits (src/worker/worker.ts). */
+
+export interface WorkerOptions {
+  pool: pg.Pool;
+  tasks: readonly TaskDefinition[];
+  namespaces?: readonly string[];
+  /** Handlers run at once. Claims are sized to the free slots. */
+  concurrency?: number;
+  leaseSeconds?: number;
+  /** Backstop poll when no NOTIFY arrives. */
+  pollIntervalMs?: number;
+  /** LISTEN for new tasks (needs a session connection: off behind PgBouncer transaction pooling). */
+  listen?: boolean;
+  /** How long stop() lets running tasks finish before handing them back to the queue. */
+  shutdownGraceMs?: number;
+  /** Run rescue and prune in this process; off for a worker that shares a process with another. */
+  maintenance?: boolean;
+  maintenanceIntervalMs?: number;
+  /** Passed to maintenance: delete events older than this; default 30 days; null or 0 keeps them. */
+  eventRetentionSeconds?: number | null;
+  /** Keep a row in `workers` (id, host, namespaces, tasks, last seen) while running, for the dashboard. */
+  presence?: boolean;
+  /** How often the presence row is refreshed; default 10 s, at most 30 s. */
+  presenceIntervalMs?: number;
+  workerId?: string;
+  logger?: Logger;
+}
+
+export type WorkerState = 'created' | 'running' | 'stopping' | 'stopped';
+
+export interface WorkerEvents {
+  'worker:started': [{ workerId: string }];
+  'worker:stopped': [{ workerId: string; released: number }];
+  'worker:error': [{ error: Error; during: string }];
+  'task:claimed': [{ task: ClaimedTask }];
+  'task:completed': [{ task: ClaimedTask; result: unknown; durationMs: number }];
+  'task:failed': [{ task: ClaimedTask; error: TaskError; status: TaskStatus }];
+  'task:lease-lost': [{ task: ClaimedTask; reason: string }];
+  'task:released': [{ task: ClaimedTask }];
+  'maintenance:rescued': [{ uid: string; status: TaskStatus }[]];
+}
