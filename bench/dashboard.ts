@@ -22,19 +22,21 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { createApp } from '../src/api/app.ts';
-import { onShutdownSignals } from '../src/cli/signals.ts';
 import { createDatabase, type Database } from '../src/db/client.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { silentLogger } from '../src/logger.ts';
 import { DEFAULT_ROLLUP_INTERVAL_MS, refreshTaskRollup } from '../src/queue/rollup.ts';
 import { seedTasks } from './dashboard-seed.ts';
+import { dropDatabase, quoteIdent, withDatabase } from './databases.ts';
+import { exitOnInterrupt } from './interrupt.ts';
+import { progress } from './progress.ts';
 import { type LatencySummary, summarize } from './stats.ts';
+import { sleep } from './wait.ts';
 
 const HELP = `usage: npm run bench:dashboard -- [--rows 1000000] [--requests 100] [--tabs 10] [--tab-seconds 30]
 Database: DATABASE_URL if set (a database bench_dashboard on that server, dropped afterwards), else a throwaway embedded PostgreSQL.`;
 
-const progress = (msg: string) => process.stderr.write(`${msg}\n`);
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
 const LIVE_MS = 5000;
 
@@ -67,7 +69,7 @@ async function cleanupNow(): Promise<void> {
     await step(`dropping ${dropDb.name}`, async () => {
       const admin = new pg.Client({ connectionString: dropDb.adminUrl });
       await admin.connect();
-      await admin.query(`drop database if exists ${dropDb.name} with (force)`).finally(() => admin.end());
+      await dropDatabase(admin, dropDb.name).finally(() => admin.end());
     });
   }
   if (server) await step('stopping embedded PostgreSQL', () => server.stop());
@@ -119,11 +121,9 @@ async function main(): Promise<number> {
     const name = `bench_dashboard_${process.pid}`;
     const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
     await admin.connect();
-    await admin.query(`create database ${name}`).finally(() => admin.end());
+    await admin.query(`create database ${quoteIdent(name)}`).finally(() => admin.end());
     live.dropDb = { adminUrl: process.env.DATABASE_URL, name };
-    const u = new URL(process.env.DATABASE_URL);
-    u.pathname = `/${name}`;
-    url = u.toString();
+    url = withDatabase(process.env.DATABASE_URL, name);
   } else {
     live.tmpDir = await mkdtemp(path.join(os.tmpdir(), 'eventix-bench-dashboard-'));
     progress(`starting embedded PostgreSQL in ${live.tmpDir}…`);
@@ -205,10 +205,10 @@ async function main(): Promise<number> {
   await Promise.all(
     Array.from({ length: tabs }, async (_, i) => {
       // Tabs opened at different moments: spread over one period.
-      await new Promise((r) => setTimeout(r, (i * LIVE_MS) / tabs));
+      await sleep((i * LIVE_MS) / tabs);
       // Refreshes that start before the deadline, one every LIVE_MS per tab: the window is the deadline.
       for (let next = performance.now(); next < deadline; next += LIVE_MS) {
-        await new Promise((res) => setTimeout(res, Math.max(0, next - performance.now())));
+        await sleep(Math.max(0, next - performance.now()));
         const r = await overview(true);
         tabTotals.push(r.total);
         tabDbClient += r.db;
@@ -277,15 +277,12 @@ async function main(): Promise<number> {
   return 0;
 }
 
-onShutdownSignals({
-  first(signal) {
+exitOnInterrupt({
+  onFirst() {
     live.interrupted = true;
-    progress(`\n${signal}: cleaning up… (again to force)`);
-    void cleanup().finally(() => process.exit(signal === 'SIGTERM' ? 143 : 130));
   },
-  again() {
-    process.exit(130);
-  },
+  message: (signal) => `\n${signal}: cleaning up… (again to force)`,
+  cleanup,
 });
 
 main().then(

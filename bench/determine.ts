@@ -23,6 +23,8 @@ import { determineCommits } from '../src/benchmarks/determine.ts';
 import { createDatabase } from '../src/db/client.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { dropDatabase, recreateDatabase, withDatabase } from './databases.ts';
+import { progress } from './progress.ts';
 
 const HELP = `Usage: npm run bench:determine -- [options]
 
@@ -53,7 +55,7 @@ if (![commits, complete, runs].every((n) => Number.isSafeInteger(n) && n > 0) ||
   process.exit(2);
 }
 
-const log = (m: string) => process.stderr.write(`[bench:determine] ${m}\n`);
+const log = (m: string) => progress(`[bench:determine] ${m}`);
 
 function buildRepo(dir: string, n: number): string[] {
   const env = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' };
@@ -87,11 +89,8 @@ try {
   if (url) {
     admin = new pg.Client({ connectionString: url });
     await admin.connect();
-    await admin.query('drop database if exists bench_determine with (force)');
-    await admin.query('create database bench_determine');
-    const u = new URL(url);
-    u.pathname = '/bench_determine';
-    url = u.toString();
+    await recreateDatabase(admin, 'bench_determine');
+    url = withDatabase(url, 'bench_determine');
   } else {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'eventix-bench-pg-'));
     await chmod(tmp, 0o755);
@@ -152,7 +151,7 @@ try {
   await database.close();
 } finally {
   if (admin) {
-    await admin.query('drop database if exists bench_determine with (force)').catch(() => undefined);
+    await dropDatabase(admin, 'bench_determine').catch(() => undefined);
     await admin.end();
   }
   await embedded?.stop();

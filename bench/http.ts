@@ -9,6 +9,7 @@ import { createApp } from '../src/api/app.ts';
 import { createDatabase } from '../src/db/client.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { silentLogger } from '../src/logger.ts';
+import { dropDatabase, recreateDatabase, withDatabase } from './databases.ts';
 
 export interface HttpResult {
   connections: number;
@@ -28,11 +29,8 @@ export async function benchHttp(
   opts: { connections: number; seconds: number; signal?: AbortSignal; progress?: (msg: string) => void },
 ): Promise<HttpResult> {
   const name = 'bench_eventix_http';
-  await admin.query(`drop database if exists ${name} with (force)`);
-  await admin.query(`create database ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const database = createDatabase({ url: url.toString(), max: 10, applicationName: 'eventix-bench-http' });
+  await recreateDatabase(admin, name);
+  const database = createDatabase({ url: withDatabase(serverUrl, name), max: 10, applicationName: 'eventix-bench-http' });
   try {
     await migrate(database.pool);
     const app = createApp({ database, logger: silentLogger });
@@ -81,6 +79,6 @@ export async function benchHttp(
     }
   } finally {
     await database.close();
-    await admin.query(`drop database if exists ${name} with (force)`).catch(() => {});
+    await dropDatabase(admin, name).catch(() => {});
   }
 }

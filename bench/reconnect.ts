@@ -31,6 +31,8 @@ import { submit } from '../src/queue/submit.ts';
 import { Notifier } from '../src/worker/notifier.ts';
 import { defineTask } from '../src/worker/registry.ts';
 import { Worker } from '../src/worker/worker.ts';
+import { summarize } from './stats.ts';
+import { sleep } from './wait.ts';
 
 const { values } = parseArgs({
   options: {
@@ -94,8 +96,6 @@ async function answers(): Promise<boolean> {
     await c.end().catch(() => {});
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<number> {
   const deadline = performance.now() + timeoutMs;
@@ -162,11 +162,7 @@ async function round(mode: 'fast' | 'immediate', i: number): Promise<Round> {
   };
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
+const median = (xs: number[]) => summarize(xs).p50;
 
 console.log(
   `rounds per mode: ${rounds}; poll interval ${pollIntervalMs} ms; ${downMs ? `down ${downMs} ms` : 'pg_ctl restart'}; ` +

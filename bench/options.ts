@@ -1,0 +1,123 @@
+// The command line of `npm run bench`: the systems it knows, its options and their defaults.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { EventixDriver } from './drivers/eventix.ts';
+import { GraphileDriver } from './drivers/graphile.ts';
+import { PgBossDriver } from './drivers/pgboss.ts';
+import type { QueueDriver } from './drivers/types.ts';
+
+export const SYSTEMS: Record<string, () => QueueDriver> = {
+  eventix: () => new EventixDriver(),
+  graphile: () => new GraphileDriver(),
+  pgboss: () => new PgBossDriver('default'),
+  'pgboss-tuned': () => new PgBossDriver('tuned'),
+};
+/** A new driver for a key of SYSTEMS that parseOptions has checked. */
+export const createDriver = (key: string): QueueDriver => (SYSTEMS[key] as () => QueueDriver)();
+
+export const DEFAULT_SYSTEMS = ['eventix', 'graphile', 'pgboss', 'pgboss-tuned'];
+/** The systems Eventix's ratios are reported against. */
+export const PEERS_OF_RECORD = new Set(['graphile', 'pgboss', 'pgboss-tuned']);
+
+export const HELP = `Usage: npm run bench -- [options]      (or: npx tsx bench/run.ts [options])
+
+  --n <count>            jobs in the throughput test (default 20000, or BENCH_N)
+  --concurrency <c>      handlers at once in the single worker of each system (default 16)
+  --batch <size>         jobs per bulk-enqueue call (default 1000)
+  --enqueue-rounds <r>   interleaved bulk-enqueue rounds of N jobs per system, each in a fresh database (default 5)
+  --latency <count>      latency rounds: one timed single submission per system each, systems interleaved (default 500)
+  --gap-ms <ms>          max random pause between latency submissions; uniform in [0, gap) (default 200)
+  --warmup <count>       warm-up jobs per system, discarded (default 500)
+  --systems <list>       comma-separated, in order (default ${DEFAULT_SYSTEMS.join(',')})
+                         known: ${Object.keys(SYSTEMS).join(', ')}
+  --stall-s <s>          fail a phase when no job starts for this long (default 120)
+  --out <file>           JSON output (default bench/results/latest.json)
+  --keep-dbs             keep the bench_* databases (DATABASE_URL only; embedded data is always removed)
+  -h, --help
+
+Database: DATABASE_URL if set (each system gets a fresh database bench_<system> on that server,
+dropped afterwards); otherwise a throwaway embedded PostgreSQL with durable settings.
+
+  --no-determine         skip the last phase, bench/determine.ts (determine on a 10,000-commit repository)
+  --http-s <n>           seconds of POST /tasks load on Eventix's HTTP API, at --concurrency connections (default 10; 0 skips)
+
+Commit tracking: \`npm run bench:determine\` times determine on a generated 10,000-commit repository.`;
+
+export interface Options {
+  n: number;
+  concurrency: number;
+  batch: number;
+  enqueueRounds: number;
+  latency: number;
+  gapMs: number;
+  warmup: number;
+  systems: string[];
+  stallMs: number;
+  out: string;
+  keepDbs: boolean;
+  httpSeconds: number;
+  determine: boolean;
+}
+
+/** Bad arguments: main() prints the message and HELP, and exits 2. */
+export class UsageError extends Error {}
+
+function positiveInt(name: string, raw: string | undefined, fallback: number, min = 1): number {
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw.replaceAll('_', ''));
+  if (!Number.isInteger(v) || v < min) throw new UsageError(`${name} must be an integer ≥ ${min} (got ${JSON.stringify(raw)})`);
+  return v;
+}
+
+export function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      n: { type: 'string' },
+      concurrency: { type: 'string' },
+      batch: { type: 'string' },
+      'enqueue-rounds': { type: 'string' },
+      latency: { type: 'string' },
+      'gap-ms': { type: 'string' },
+      warmup: { type: 'string' },
+      systems: { type: 'string' },
+      'stall-s': { type: 'string' },
+      out: { type: 'string' },
+      'http-s': { type: 'string' },
+      'no-determine': { type: 'boolean' },
+      'keep-dbs': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    console.log(HELP);
+    process.exit(0);
+  }
+  const systems = (values.systems ?? DEFAULT_SYSTEMS.join(','))
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  const unknown = systems.filter((s) => !SYSTEMS[s]);
+  if (unknown.length) throw new UsageError(`unknown system(s): ${unknown.join(', ')} (known: ${Object.keys(SYSTEMS).join(', ')})`);
+  if (systems.length === 0) throw new UsageError('--systems is empty');
+  if (new Set(systems).size !== systems.length) throw new UsageError('--systems lists a system twice');
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return {
+    n: positiveInt('--n', values.n ?? process.env.BENCH_N, 20_000),
+    concurrency: positiveInt('--concurrency', values.concurrency, 16),
+    batch: positiveInt('--batch', values.batch, 1000),
+    enqueueRounds: positiveInt('--enqueue-rounds', values['enqueue-rounds'], 5),
+    latency: positiveInt('--latency', values.latency, 500),
+    gapMs: positiveInt('--gap-ms', values['gap-ms'], 200, 0),
+    warmup: positiveInt('--warmup', values.warmup, 500, 0),
+    systems,
+    stallMs: positiveInt('--stall-s', values['stall-s'], 120) * 1000,
+    out: path.resolve(values.out ?? path.join(here, 'results', 'latest.json')),
+    keepDbs: values['keep-dbs'] ?? false,
+    httpSeconds: positiveInt('--http-s', values['http-s'], 10, 0),
+    determine: !values['no-determine'],
+  };
+}
