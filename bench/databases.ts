@@ -9,17 +9,6 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
-/** A connection string fit for a log or a report: the password masked. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '[unparseable url]';
-  }
-}
-
 export const quoteIdent = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /**

@@ -2,9 +2,47 @@
  * Domain errors. Each has a literal `code`; the API maps codes to HTTP statuses in one table, and
  * library users can switch on `err.code` without instanceof across package copies.
  */
+
+/**
+ * Every code an EventixError carries. Closed on purpose: the API's status table
+ * (src/api/errors.ts) must name each one, so a new code without a status fails typecheck instead
+ * of answering 500 at run time. Grouped by where they are raised.
+ */
+export type ErrorCode =
+  // The queue, schedules and triggers (this file).
+  | 'ValidationError'
+  | 'TaskNotFound'
+  | 'LeaseLost'
+  | 'InvalidTransition'
+  | 'UniqueKeyConflict'
+  | 'ScheduleNotFound'
+  | 'ScheduleExists'
+  | 'TriggerNotFound'
+  | 'TriggerExists'
+  | 'TriggerFailed'
+  // Benchmarks, commit status and sweeps (this file and src/benchmarks, src/sweeps).
+  | 'NoCandidates'
+  | 'BaselineNotFound'
+  | 'BaselineExists'
+  | 'BenchmarkRunsNotFound'
+  | 'ConfigNotFound'
+  | 'InvalidRecords'
+  | 'PairNotFailed'
+  | 'AlertNotFound'
+  | 'AlertConflict'
+  | 'SweepNotFound'
+  | 'GitError'
+  // Only the dashboard's pages raise these (src/ui/pages).
+  | 'CommitNotFound'
+  | 'EventNotFound'
+  | HttpErrorCode;
+
+/** Refusals at the HTTP level (auth, body handling, routing), raised as HttpProblem (src/api/errors.ts). */
+export type HttpErrorCode = 'Unauthorized' | 'Forbidden' | 'NotFound' | 'PayloadTooLarge' | 'UnsupportedMediaType';
+
 export class EventixError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
   ) {

@@ -33,6 +33,7 @@ export {
   BaselineExists,
   BaselineNotFound,
   BenchmarkRunsNotFound,
+  type ErrorCode,
   EventixError,
   InvalidTransition,
   LeaseLost,
@@ -55,6 +56,7 @@ export { loadSweepsFile, parseSweeps } from './sweeps/config.ts';
 export { VERSION } from './version.ts';
 export { AttemptAborted } from './worker/attempt-aborted.ts';
 export { Maintenance } from './worker/maintenance.ts';
+export { Notifier, type NotifierEvents, type NotifierOptions } from './worker/notifier.ts';
 export { WorkerPresence, type WorkerPresenceEvents, type WorkerPresenceOptions } from './worker/presence.ts';
 export {
   defineTask,

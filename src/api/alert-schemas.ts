@@ -6,8 +6,9 @@ import type { ChangePoint } from '../benchmarks/changes/detect.ts';
 import { architecture, branch, metricName, repo } from '../benchmarks/formats/index.ts';
 import type { SeriesFilter } from '../benchmarks/series-samples.ts';
 import { ValidationError } from '../errors.ts';
-import { text } from '../queue/input.ts';
+import { text } from '../validation/zod.ts';
 import { configFilter, tagFilter } from './benchmark-schemas.ts';
+import { EXAMPLE, example, OUT, OUT_NULLABLE } from './examples.ts';
 
 /**
  * The wire format of change points and alerts (snake_case, like the rest of the API): request
@@ -27,11 +28,13 @@ const csv = <T extends z.ZodType<unknown, string>>(item: T) =>
     .pipe(z.array(item));
 
 export const changesQuery = z.strictObject({
-  repo,
-  metric: metricName,
+  repo: example(repo, EXAMPLE.repo),
+  metric: example(metricName, EXAMPLE.metric),
   config: configRef.optional(),
-  architecture: architecture.optional().describe('Empty: runs without an architecture.'),
-  branch: branch.optional().describe('Only runs of this branch; its first-parent history orders the commits (EVENTIX_REPOS).'),
+  architecture: example(architecture, EXAMPLE.architecture).optional().describe('Empty: runs without an architecture.'),
+  branch: example(branch, EXAMPLE.branch)
+    .optional()
+    .describe('Only runs of this branch; its first-parent history orders the commits (EVENTIX_REPOS).'),
   tags: tagFilter
     .optional()
     .describe(
@@ -74,33 +77,33 @@ export function directionsWith(
 
 const side = z.object({ commits: z.number().int(), samples: z.number().int(), mean: z.number(), median: z.number() });
 const direction = z.enum(['higher', 'lower']).nullable();
-const configOut = z.object({ id: z.number().int(), hash: z.string() }).nullable();
+const configOut = z.object({ id: z.number().int(), hash: OUT.configHash }).nullable();
 
 export const changePointOut = z
   .object({
-    sha: z.string().describe('The first measured commit of the new level.'),
-    previous_sha: z.string().describe('The last measured commit before it.'),
+    sha: OUT.sha.describe('The first measured commit of the new level.'),
+    previous_sha: OUT.previousSha.describe('The last measured commit before it.'),
     before: side,
     after: side,
     relative_change: z.number().nullable().describe('(after.median − before.median) / |before.median|; null when before.median is 0.'),
     p_value: z.number().describe('The detector’s corrected p-value (the confidence; smaller is surer).'),
     kind: z.enum(['regression', 'improvement', 'change']).describe('`change` when the direction is unknown.'),
     direction,
-    unit: z.string().nullable(),
+    unit: OUT_NULLABLE.unit,
   })
   .meta({ id: 'BenchmarkChangePoint' });
 
 export const changesOut = z
   .object({
-    repo: z.string(),
-    metric: z.string(),
+    repo: OUT.repo,
+    metric: OUT.metric,
     series: z.array(
       z.object({
-        series_hash: z.string(),
+        series_hash: OUT.seriesHash,
         config: configOut,
-        architecture: z.string().nullable(),
+        architecture: OUT_NULLABLE.architecture,
         tags: z.record(z.string(), z.unknown()),
-        unit: z.string().nullable(),
+        unit: OUT_NULLABLE.unit,
         direction,
         direction_source: z
           .enum(['override', 'stored', 'name', 'unit'])
@@ -108,7 +111,7 @@ export const changesOut = z
           .describe('Which rule gave the direction: an override, the stored metric, the metric’s name, its unit; null when unknown.'),
         order: z.object({
           by: z.enum(['git-first-parent', 'committer-time']),
-          ref: z.string().nullable(),
+          ref: OUT_NULLABLE.branch,
           note: z.string().nullable().describe('Why git order was not used for a repository in EVENTIX_REPOS.'),
         }),
         commits: z.number().int().describe('Measured commits in the series.'),
@@ -125,8 +128,8 @@ export const alertStatus = z.enum(ALERT_STATUSES, { error: `must be one of ${ALE
 
 export const alertsQuery = z.strictObject({
   status: csv(alertStatus).optional(),
-  repo: repo.optional(),
-  metric: metricName.optional(),
+  repo: example(repo, EXAMPLE.repo).optional(),
+  metric: example(metricName, EXAMPLE.metric).optional(),
   series_hash: z
     .string()
     .regex(/^[0-9a-fA-F]{64}$/, { error: 'must be 64 hex digits' })
@@ -150,7 +153,10 @@ export function alertId(raw: string | undefined): number {
 export const alertPatchBody = z
   .strictObject({
     status: alertStatus,
-    note: text(2000).nullable().optional().describe('Replaces the note; null clears it; absent keeps it.'),
+    note: example(text(2000), 'Expected: io-threads default changed in this commit.')
+      .nullable()
+      .optional()
+      .describe('Replaces the note; null clears it; absent keeps it.'),
     revision: z
       .number()
       .int()
@@ -168,18 +174,18 @@ export const alertOut = z
   .object({
     id: z.number().int(),
     series: z.object({
-      hash: z.string(),
-      repo: z.string(),
-      metric: z.string(),
+      hash: OUT.seriesHash,
+      repo: OUT.repo,
+      metric: OUT.metric,
       config: configOut,
-      architecture: z.string().nullable(),
+      architecture: OUT_NULLABLE.architecture,
       tags: z.record(z.string(), z.unknown()),
     }),
     direction,
-    unit: z.string().nullable(),
-    last_good_sha: z.string(),
-    first_bad_sha: z.string(),
-    culprit_sha: z.string().nullable().describe('Filled by a bisection; null until one ran.'),
+    unit: OUT_NULLABLE.unit,
+    last_good_sha: OUT.previousSha,
+    first_bad_sha: OUT.sha,
+    culprit_sha: OUT_NULLABLE.sha.describe('Filled by a bisection; null until one ran.'),
     bisection: z.record(z.string(), z.unknown()).nullable(),
     before: mm,
     after: mm,
@@ -188,13 +194,13 @@ export const alertOut = z
     kind: z.enum(['regression', 'improvement', 'change']),
     status: alertStatus,
     note: z.string().nullable(),
-    resolved_by_sha: z.string().nullable().describe('The later change point that restored the level, when evaluation resolved it.'),
+    resolved_by_sha: OUT_NULLABLE.sha.describe('The later change point that restored the level, when evaluation resolved it.'),
     revision: z.number().int(),
-    created_at: z.string(),
-    updated_at: z.string(),
-    evaluated_at: z.string(),
-    acknowledged_at: z.string().nullable(),
-    resolved_at: z.string().nullable(),
+    created_at: OUT.at,
+    updated_at: OUT.at,
+    evaluated_at: OUT.at,
+    acknowledged_at: OUT_NULLABLE.at,
+    resolved_at: OUT_NULLABLE.at,
   })
   .meta({ id: 'BenchmarkAlert' });
 

@@ -9,13 +9,12 @@ import type { TriggerDefinition } from '../events/define.ts';
 import { coerceError, type Logger } from '../logger.ts';
 import { countSubmitted, createEventixMetrics, type EventixMetrics } from '../metrics/eventix.ts';
 import { httpMetrics } from '../metrics/http.ts';
-import { Registry } from '../metrics/registry.ts';
+import { createServerRegistry } from '../metrics/server-registry.ts';
 import type { Sweeps } from '../sweeps/config.ts';
 import { uiRoutes } from '../ui/routes.tsx';
 import { VERSION } from '../version.ts';
 import { type AppEnv, authenticate } from './auth.ts';
-import { problemFromError } from './errors.ts';
-import { problem } from './problem.ts';
+import { HttpProblem, problemFromError } from './errors.ts';
 import { baselineRoutes } from './routes/baselines.ts';
 import { benchmarkAlertRoutes } from './routes/benchmark-alerts.ts';
 import { benchmarkRoutes } from './routes/benchmarks.ts';
@@ -63,7 +62,7 @@ export function createApp(deps: AppDeps) {
   const maxBody = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const metrics =
     deps.metrics ??
-    createEventixMetrics(new Registry(), {
+    createEventixMetrics(createServerRegistry(), {
       executor: deps.database.pool,
       onCollectError: (err) => deps.logger.warn({ err }, 'metrics scrape could not read the queue'),
     });
@@ -77,14 +76,10 @@ export function createApp(deps: AppDeps) {
   app.use(
     bodyLimit({
       maxSize: maxBody,
-      onError: (c) =>
-        problem(c, {
-          type: 'urn:eventix:problem:payload-too-large',
-          title: 'Content Too Large',
-          code: 'PayloadTooLarge',
-          status: 413,
-          detail: `request bodies are limited to ${maxBody} bytes`,
-        }),
+      // Thrown, not answered here: app.onError builds every problem answer.
+      onError: () => {
+        throw new HttpProblem('PayloadTooLarge', `request bodies are limited to ${maxBody} bytes`);
+      },
     }),
   );
 
@@ -147,14 +142,10 @@ export function createApp(deps: AppDeps) {
   // A browser opening the server's address lands on the dashboard.
   app.get('/', (c) => c.redirect('/ui', 302));
 
+  // Converted rather than thrown: a throw here would skip the after-work of the middleware that
+  // called next() (the dashboard's security headers on an unknown /ui path).
   app.notFound((c) =>
-    problem(c, {
-      type: 'about:blank',
-      title: 'Not Found',
-      status: 404,
-      code: 'NotFound',
-      detail: `No route for ${c.req.method} ${c.req.path}`,
-    }),
+    problemFromError(c, new HttpProblem('NotFound', `No route for ${c.req.method} ${c.req.path}`, { plain: true }), deps.logger),
   );
   app.onError((err, c) => problemFromError(c, err, deps.logger));
 

@@ -3,7 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { ApiScope, ApiToken } from '../config.ts';
 import { SESSION_COOKIE, verifySession } from '../ui/session.ts';
-import { problem } from './problem.ts';
+import { HttpProblem } from './errors.ts';
 
 export type AppEnv = { Variables: { principal: ApiToken | undefined } };
 
@@ -61,14 +61,10 @@ export function authenticate({ tokens }: { tokens: readonly ApiToken[] }): Middl
     if (!token && !m && (isUiPath(path) || (c.req.method === 'GET' && wantsHtml(c)))) {
       return c.redirect(`/ui/login?next=${encodeURIComponent(path + new URL(c.req.url).search)}`, 303);
     }
+    // Refusals are thrown: app.onError turns them into the problem answer, like every other error.
     if (!token) {
-      c.header('WWW-Authenticate', 'Bearer realm="eventix"');
-      return problem(c, {
-        type: 'urn:eventix:problem:unauthorized',
-        title: 'Unauthorized',
-        code: 'Unauthorized',
-        status: 401,
-        detail: m ? 'the bearer token is not valid' : 'send Authorization: Bearer <token>',
+      throw new HttpProblem('Unauthorized', m ? 'the bearer token is not valid' : 'send Authorization: Bearer <token>', {
+        headers: { 'WWW-Authenticate': 'Bearer realm="eventix"' },
       });
     }
     c.set('principal', token);
@@ -89,13 +85,7 @@ export function requireScope(scope: ApiScope): MiddlewareHandler<AppEnv> {
   return async function requireScopeMiddleware(c, next) {
     const principal = c.get('principal');
     if (principal && !grants(principal, scope)) {
-      return problem(c, {
-        type: 'urn:eventix:problem:forbidden',
-        title: 'Forbidden',
-        code: 'Forbidden',
-        status: 403,
-        detail: `token '${principal.name}' has scope '${principal.scope}', which does not grant '${scope}'`,
-      });
+      throw new HttpProblem('Forbidden', `token '${principal.name}' has scope '${principal.scope}', which does not grant '${scope}'`);
     }
     return next();
   };

@@ -4,7 +4,8 @@ import type { CompareResult, MetricComparison, MissingSeries, SideStats } from '
 import { VERDICTS } from '../benchmarks/compare-stats.ts';
 import { architecture, metricName, repo } from '../benchmarks/formats/index.ts';
 import type { StoredSnapshot } from '../benchmarks/snapshots.ts';
-import { text } from '../queue/input.ts';
+import { text } from '../validation/zod.ts';
+import { EXAMPLE, example, OUT, OUT_NULLABLE, wholeExample } from './examples.ts';
 import { uidSchema } from './schemas.ts';
 
 /**
@@ -18,18 +19,12 @@ const baselineName = z
   .describe('The baseline name, e.g. release-1.2.');
 
 /** A commit: a full sha, or a ref (HEAD, a tag, a branch) resolved by git in a repository of EVENTIX_REPOS. */
-const commitRef = z
-  .string()
-  .min(1)
-  .max(256)
-  .describe(
-    'A full sha; or a ref (HEAD, v1.2.0, main~1) that git resolves in the repository: `repo` when it is one of EVENTIX_REPOS, else `git_repo`.',
-  );
-const gitRepo = z
-  .string()
-  .min(1)
-  .max(4096)
-  .describe('A repository of EVENTIX_REPOS to resolve `commit` in, when `repo` is not a local path.');
+const commitRef = example(z.string().min(1).max(256), EXAMPLE.sha).describe(
+  'A full sha; or a ref (HEAD, v1.2.0, main~1) that git resolves in the repository: `repo` when it is one of EVENTIX_REPOS, else `git_repo`.',
+);
+const gitRepo = example(z.string().min(1).max(4096), EXAMPLE.repo).describe(
+  'A repository of EVENTIX_REPOS to resolve `commit` in, when `repo` is not a local path.',
+);
 
 /** 0.05 or "5%": a relative threshold, as a fraction or a percentage string. */
 const fraction = z
@@ -43,68 +38,91 @@ const configRef = z
 
 // Text PostgreSQL can hold: a NUL in a filter would fail the query, not match nothing.
 const tagValue = z.union([text(1000), z.number(), z.boolean()]);
-const tagFilter = z
-  .record(text(200), z.union([tagValue, z.array(tagValue).min(1).max(100)]))
-  .describe('tag → accepted value(s): a series matches when each named tag has one of them (compared as text: 16 matches "16").');
+const tagFilter = example(z.record(text(200), z.union([tagValue, z.array(tagValue).min(1).max(100)])), {
+  io_threads: 4,
+  pipeline: [1, 16],
+}).describe('tag → accepted value(s): a series matches when each named tag has one of them (compared as text: 16 matches "16").');
 
-export const baselineCreateBody = z
-  .strictObject({
-    repo: repo.describe("The results' repository, as the runs were stored under."),
-    name: baselineName,
-    commit: commitRef.optional().describe('The commit to pin (every run of it, per series). Give this or run_uid.'),
-    run_uid: uidSchema.optional().describe('Pin one run instead; its commit becomes the baseline’s sha.'),
-    git_repo: gitRepo.optional(),
-    description: text(2000).optional(),
-    created_by: text(200).optional().describe('Recorded as the creator unless the request is authenticated (then the token’s name).'),
-  })
-  .meta({ id: 'BenchmarkBaselineCreate' });
+export const baselineCreateBody = wholeExample(
+  z
+    .strictObject({
+      repo: example(repo, EXAMPLE.repo).describe("The results' repository, as the runs were stored under."),
+      name: baselineName,
+      commit: commitRef.optional().describe('The commit to pin (every run of it, per series). Give this or run_uid.'),
+      run_uid: uidSchema.optional().describe('Pin one run instead; its commit becomes the baseline’s sha.'),
+      git_repo: gitRepo.optional(),
+      description: example(text(2000), 'Valkey 8.1.0 as released').optional(),
+      created_by: example(text(200), EXAMPLE.operator)
+        .optional()
+        .describe('Recorded as the creator unless the request is authenticated (then the token’s name).'),
+    })
+    .meta({ id: 'BenchmarkBaselineCreate' }),
+  {
+    repo: EXAMPLE.repo,
+    name: EXAMPLE.baseline,
+    commit: EXAMPLE.previousSha,
+    description: 'Valkey 8.1.0 as released',
+  },
+);
 
-export const baselineListQuery = z.strictObject({ repo: repo.optional() });
+export const baselineListQuery = z.strictObject({ repo: example(repo, EXAMPLE.repo).optional() });
 export const baselineGetQuery = z.strictObject({
-  repo: repo.optional().describe('The repository; needed only when several have a baseline of this name.'),
+  repo: example(repo, EXAMPLE.repo).optional().describe('The repository; needed only when several have a baseline of this name.'),
 });
 
-export const compareBody = z
-  .strictObject({
-    repo: repo.optional().describe('The baseline’s repository; needed only when several have a baseline of this name.'),
-    baseline: baselineName,
-    commit: commitRef.optional().describe('The candidate: every run of this commit. Give this or run_uid.'),
-    run_uid: uidSchema.optional().describe('The candidate: this one run.'),
-    git_repo: gitRepo.optional(),
-    threshold: fraction.optional().describe('The relative change that matters: 0.05 or "5%" (default 5 %).'),
-    thresholds: z.record(metricName, fraction).optional().describe('Per-metric thresholds (exact metric names), overriding `threshold`.'),
-    confidence: z.number().optional().describe('Confidence level of the intervals, 0.5 to 0.9999 (default 0.95).'),
-    metrics: z.array(metricName).min(1).max(1000).optional().describe('Only these metrics.'),
-    tags: tagFilter.optional(),
-    config: configRef.optional(),
-    architecture: architecture.optional().describe('Only this architecture; empty: runs without one.'),
-    directions: z
-      .record(metricName, z.enum(['higher', 'lower']).nullable())
-      .optional()
-      .describe('Which way is better per metric, overriding the stored direction and the name rule; null: unknown (verdict change).'),
-  })
-  .meta({ id: 'BenchmarkCompareRequest' });
+export const compareBody = wholeExample(
+  z
+    .strictObject({
+      repo: example(repo, EXAMPLE.repo)
+        .optional()
+        .describe('The baseline’s repository; needed only when several have a baseline of this name.'),
+      baseline: baselineName,
+      commit: commitRef.optional().describe('The candidate: every run of this commit. Give this or run_uid.'),
+      run_uid: uidSchema.optional().describe('The candidate: this one run.'),
+      git_repo: gitRepo.optional(),
+      threshold: fraction.optional().describe('The relative change that matters: 0.05 or "5%" (default 5 %).'),
+      thresholds: z.record(metricName, fraction).optional().describe('Per-metric thresholds (exact metric names), overriding `threshold`.'),
+      confidence: z.number().optional().describe('Confidence level of the intervals, 0.5 to 0.9999 (default 0.95).'),
+      metrics: example(z.array(metricName).min(1).max(1000), [EXAMPLE.metric]).optional().describe('Only these metrics.'),
+      tags: tagFilter.optional(),
+      config: configRef.optional(),
+      architecture: example(architecture, EXAMPLE.architecture).optional().describe('Only this architecture; empty: runs without one.'),
+      directions: z
+        .record(metricName, z.enum(['higher', 'lower']).nullable())
+        .optional()
+        .describe('Which way is better per metric, overriding the stored direction and the name rule; null: unknown (verdict change).'),
+    })
+    .meta({ id: 'BenchmarkCompareRequest' }),
+  {
+    baseline: EXAMPLE.baseline,
+    repo: EXAMPLE.repo,
+    commit: EXAMPLE.sha,
+    threshold: '5%',
+    metrics: [EXAMPLE.metric],
+    architecture: EXAMPLE.architecture,
+  },
+);
 export type CompareBodyWire = z.infer<typeof compareBody>;
 
 export const snapshotRecordBody = z
   .strictObject({
-    repo,
+    repo: example(repo, EXAMPLE.repo),
     commit: commitRef.optional().describe('Snapshot every series with runs of this commit. Give this or run_uid.'),
     run_uid: uidSchema.optional().describe('Snapshot the series of this one run.'),
     git_repo: gitRepo.optional(),
-    metrics: z.array(metricName).min(1).max(1000).optional(),
+    metrics: example(z.array(metricName).min(1).max(1000), [EXAMPLE.metric]).optional(),
     tags: tagFilter.optional(),
     config: configRef.optional(),
-    architecture: architecture.optional(),
-    created_by: text(200).optional(),
+    architecture: example(architecture, EXAMPLE.architecture).optional(),
+    created_by: example(text(200), EXAMPLE.operator).optional(),
   })
   .meta({ id: 'BenchmarkSnapshotRecord' });
 
 const bool = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 export const snapshotListQuery = z.strictObject({
-  repo: repo.optional(),
-  metric: metricName.optional(),
+  repo: example(repo, EXAMPLE.repo).optional(),
+  metric: example(metricName, EXAMPLE.metric).optional(),
   current: bool.optional().describe('true: only current snapshots (one per series); false: only the others (superseded, baselines’).'),
   baseline: baselineName.optional().describe('Only the snapshots of this baseline.'),
   sha: z
@@ -122,17 +140,17 @@ export const snapshotListQuery = z.strictObject({
 
 // ── answers ─────────────────────────────────────────────────────────────────────────────────
 
-const configOut = z.object({ id: z.number().int(), hash: z.string().nullable() }).nullable();
+const configOut = z.object({ id: z.number().int(), hash: OUT_NULLABLE.configHash }).nullable();
 
 export const baselineOut = z
   .object({
-    repo: z.string(),
-    name: z.string(),
-    sha: z.string(),
-    run_uid: z.string().nullable(),
+    repo: OUT.repo,
+    name: OUT.baseline,
+    sha: OUT.sha,
+    run_uid: OUT_NULLABLE.uid,
     description: z.string().nullable(),
-    created_at: z.string(),
-    created_by: z.string().nullable(),
+    created_at: OUT.at,
+    created_by: OUT_NULLABLE.operator,
     series: z.number().int().describe('Series the baseline recorded a snapshot of.'),
   })
   .meta({ id: 'BenchmarkBaseline' });
@@ -140,15 +158,15 @@ export const baselineOut = z
 export const snapshotOut = z
   .object({
     id: z.number().int(),
-    repo: z.string(),
-    metric: z.string(),
+    repo: OUT.repo,
+    metric: OUT.metric,
     config: configOut,
-    architecture: z.string().nullable(),
+    architecture: OUT_NULLABLE.architecture,
     tags: z.record(z.string(), z.unknown()),
-    tags_hash: z.string(),
-    series_key: z.string().describe('The series identity (repo, metric, config, architecture, tags) as one hash.'),
-    sha: z.string(),
-    run_uid: z.string().nullable(),
+    tags_hash: OUT.tagsHash,
+    series_key: OUT.seriesKey.describe('The series identity (repo, metric, config, architecture, tags) as one hash.'),
+    sha: OUT.sha,
+    run_uid: OUT_NULLABLE.uid,
     runs: z.number().int(),
     n: z.number().int(),
     mean: z.number(),
@@ -156,14 +174,14 @@ export const snapshotOut = z
     stddev: z.number().nullable(),
     min: z.number(),
     max: z.number(),
-    unit: z.string().nullable(),
+    unit: OUT_NULLABLE.unit,
     direction: z.enum(['higher', 'lower']).nullable(),
     version: z.number().int().describe('1, 2, 3, … per series, without gaps.'),
     is_current: z.boolean(),
     is_baseline: z.boolean(),
-    baseline_name: z.string().nullable(),
-    created_at: z.string(),
-    created_by: z.string().nullable(),
+    baseline_name: OUT_NULLABLE.baseline,
+    created_at: OUT.at,
+    created_by: OUT_NULLABLE.operator,
   })
   .meta({ id: 'BenchmarkSnapshot' });
 
@@ -187,27 +205,27 @@ const sideOut = z.object({
   stddev: z.number().nullable(),
   min: z.number(),
   max: z.number(),
-  sha: z.string(),
+  sha: OUT.sha,
   source: z
     .enum(['runs', 'snapshot'])
     .describe('runs: from the stored runs; snapshot: from the baseline’s snapshot (the runs were pruned).'),
 });
 
 const seriesFields = {
-  metric: z.string(),
+  metric: OUT.metric,
   config: configOut,
-  architecture: z.string().nullable(),
+  architecture: OUT_NULLABLE.architecture,
   tags: z.record(z.string(), z.unknown()),
-  unit: z.string().nullable(),
+  unit: OUT_NULLABLE.unit,
 };
 
 const verdict = z.enum(VERDICTS);
 
 export const compareOut = z
   .object({
-    repo: z.string(),
-    baseline: z.object({ name: z.string(), sha: z.string(), run_uid: z.string().nullable() }),
-    candidate: z.object({ sha: z.string(), run_uid: z.string().nullable() }),
+    repo: OUT.repo,
+    baseline: z.object({ name: OUT.baseline, sha: OUT.previousSha, run_uid: OUT_NULLABLE.uid }),
+    candidate: z.object({ sha: OUT.sha, run_uid: OUT_NULLABLE.uid }),
     threshold: z.number(),
     confidence: z.number(),
     method: z.literal('fieller-welch').describe("The interval: Fieller's interval of the ratio of means, Welch–Satterthwaite df."),

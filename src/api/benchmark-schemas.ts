@@ -14,8 +14,9 @@ import {
 import type { PushResult } from '../benchmarks/ingest.ts';
 import type { StoredRun } from '../benchmarks/runs.ts';
 import type { SeriesPoint } from '../benchmarks/series.ts';
-import { jsonValue } from '../queue/input.ts';
-import { storable } from './schemas.ts';
+import { jsonValue } from '../validation/json.ts';
+import { storable } from '../validation/zod.ts';
+import { EXAMPLE, example, OUT, OUT_NULLABLE } from './examples.ts';
 
 /**
  * The wire format of the benchmark results API (snake_case, like the rest of the API): request
@@ -33,11 +34,11 @@ export const resultsPushBody = z
       .enum(GAB_DIRECTIONS)
       .optional()
       .describe('github-action-benchmark only: which way is better for every entry (else guessed from units).'),
-    repo: repo.optional().describe("The runs' repository, unless `data` names it."),
+    repo: example(repo, EXAMPLE.repo).optional().describe("The runs' repository, unless `data` names it."),
     sha: sha.optional().describe('The commit benchmarked, a full sha, unless `data` names it.'),
-    branch: branch.optional(),
+    branch: example(branch, EXAMPLE.branch).optional(),
     config: config.optional().describe('The benchmark config (a JSON object or array), identified by its canonical JSON.'),
-    architecture: architecture.optional(),
+    architecture: example(architecture, EXAMPLE.architecture).optional(),
     environment: environment
       .optional()
       .describe('Facts about the machine (kernel, cpu_model, cores, hostname); merged under those in `data`.'),
@@ -52,21 +53,21 @@ export const resultsPushBody = z
   });
 export type ResultsPushBody = z.infer<typeof resultsPushBody>;
 
-const issueOut = z.object({ field: z.string(), message: z.string() });
+const issueOut = z.object({ field: OUT.field, message: OUT.message });
 
 export const pushResultOut = z
   .object({
     format: z.enum(FORMATS),
     runs: z.array(
       z.object({
-        uid: z.string(),
-        repo: z.string(),
-        sha: z.string(),
-        branch: z.string().nullable(),
-        architecture: z.string().nullable(),
-        config: z.object({ id: z.number().int(), hash: z.string() }).nullable(),
+        uid: OUT.uid,
+        repo: OUT.repo,
+        sha: OUT.sha,
+        branch: OUT_NULLABLE.branch,
+        architecture: OUT_NULLABLE.architecture,
+        config: z.object({ id: z.number().int(), hash: OUT.configHash }).nullable(),
         metrics: z.number().int().describe('Metric points stored for this run.'),
-        created_at: z.string(),
+        created_at: OUT.at,
       }),
     ),
     metrics: z.number().int(),
@@ -81,10 +82,10 @@ const configRef = z
   .describe('A config id, or the sha256 of its canonical JSON.');
 
 export const runsQuery = z.strictObject({
-  repo: repo.optional(),
+  repo: example(repo, EXAMPLE.repo).optional(),
   sha: sha.optional(),
   config: configRef.optional(),
-  architecture: architecture.optional().describe('Empty: runs without an architecture.'),
+  architecture: example(architecture, EXAMPLE.architecture).optional().describe('Empty: runs without an architecture.'),
   since: dateTime.optional().describe('Stored at or after this instant.'),
   until: dateTime.optional().describe('Stored before this instant.'),
   limit: z.coerce.number().int().min(1).max(500).optional(),
@@ -95,11 +96,11 @@ export const runsQuery = z.strictObject({
 export const tagFilter = z.record(storable(z.string().min(1).max(200)), z.array(storable(z.string().max(1000))).min(1));
 
 export const seriesQuery = z.strictObject({
-  metric: metricName,
-  repo,
+  metric: example(metricName, EXAMPLE.metric),
+  repo: example(repo, EXAMPLE.repo),
   config: configRef.optional(),
-  architecture: architecture.optional().describe('Empty: runs without an architecture.'),
-  branch: branch.optional(),
+  architecture: example(architecture, EXAMPLE.architecture).optional().describe('Empty: runs without an architecture.'),
+  branch: example(branch, EXAMPLE.branch).optional(),
   tags: tagFilter.optional().describe('Sent as tags[<name>]=<value>, repeated for any of several values; every tag named must match.'),
   since: dateTime.optional().describe('Commits ordered at or after this instant.'),
   until: dateTime.optional().describe('Commits ordered before this instant.'),
@@ -108,28 +109,28 @@ export const seriesQuery = z.strictObject({
 export type SeriesQueryWire = z.infer<typeof seriesQuery>;
 
 const metricOut = z.object({
-  name: z.string(),
+  name: OUT.metric,
   value: z.number(),
-  unit: z.string().nullable(),
+  unit: OUT_NULLABLE.unit,
   direction: z.enum(['higher', 'lower']).nullable(),
   tags: z.record(z.string(), z.unknown()),
 });
 
 export const runOut = z
   .object({
-    uid: z.string(),
-    repo: z.string(),
-    sha: z.string(),
-    branch: z.string().nullable(),
-    config: z.object({ id: z.number().int(), hash: z.string(), name: z.string().nullable() }).nullable(),
-    architecture: z.string().nullable(),
-    task_uid: z.string().nullable(),
+    uid: OUT.uid,
+    repo: OUT.repo,
+    sha: OUT.sha,
+    branch: OUT_NULLABLE.branch,
+    config: z.object({ id: z.number().int(), hash: OUT.configHash, name: OUT_NULLABLE.configName }).nullable(),
+    architecture: OUT_NULLABLE.architecture,
+    task_uid: OUT_NULLABLE.uid,
     repeat_index: z.number().int(),
-    started_at: z.string().nullable(),
-    finished_at: z.string().nullable(),
+    started_at: OUT_NULLABLE.at,
+    finished_at: OUT_NULLABLE.at,
     environment: z.record(z.string(), z.unknown()),
     format: z.enum(FORMATS),
-    created_at: z.string(),
+    created_at: OUT.at,
     metrics: z.array(metricOut),
   })
   .meta({ id: 'BenchmarkRunRecord' });
@@ -138,19 +139,19 @@ export const runPageOut = z.object({ runs: z.array(runOut), next_cursor: z.strin
 
 export const seriesOut = z
   .object({
-    metric: z.string(),
-    repo: z.string(),
+    metric: OUT.metric,
+    repo: OUT.repo,
     points: z.array(
       z.object({
-        sha: z.string(),
-        committed_at: z.string().nullable().describe('Committer time from commit tracking; null when the commit is not tracked.'),
-        at: z.string().describe('The instant the commit is ordered by: committed_at, else its first run’s start.'),
-        run_uid: z.string(),
+        sha: OUT.sha,
+        committed_at: OUT_NULLABLE.at.describe('Committer time from commit tracking; null when the commit is not tracked.'),
+        at: OUT.at.describe('The instant the commit is ordered by: committed_at, else its first run’s start.'),
+        run_uid: OUT.uid,
         repeat_index: z.number().int(),
-        architecture: z.string().nullable(),
-        config_hash: z.string().nullable(),
+        architecture: OUT_NULLABLE.architecture,
+        config_hash: OUT_NULLABLE.configHash,
         value: z.number(),
-        unit: z.string().nullable(),
+        unit: OUT_NULLABLE.unit,
         direction: z.enum(['higher', 'lower']).nullable(),
         tags: z.record(z.string(), z.unknown()),
       }),

@@ -1,7 +1,8 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { ValidationError } from '../errors.ts';
-import { issuesOf, UUID_PATTERN } from '../queue/input.ts';
+import { UUID_PATTERN } from '../validation/names.ts';
+import { issuesOf } from '../validation/zod.ts';
 import { HttpProblem } from './errors.ts';
 
 /**

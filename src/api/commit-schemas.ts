@@ -4,18 +4,20 @@ import { DETERMINE_STRATEGIES } from '../benchmarks/determine.ts';
 import { FULL_SHA, refProblem } from '../benchmarks/git.ts';
 import type { RepoAllowList } from '../benchmarks/repos.ts';
 import type { RequeueOptions } from '../benchmarks/requeue.ts';
-import { jsonValue } from '../queue/input.ts';
+import { jsonValue } from '../validation/json.ts';
+import { storable } from '../validation/zod.ts';
+import { CONFIG_EXAMPLE, EXAMPLE, example, exampleString, OUT, OUT_NULLABLE, wholeExample } from './examples.ts';
 
 /**
  * The wire format of commit-status tracking (snake_case), validated by the routes and published
  * in the OpenAPI document. Configs are any JSON; their identity is their canonical form.
  */
 
-const storable = (s: z.ZodString) =>
-  s.refine((v) => !v.includes('\u0000') && v.isWellFormed(), { error: 'must not contain NUL characters or lone surrogates' });
-
-const repo = storable(z.string().min(1).max(1000)).describe(
-  'Path of a local git repository; for determine and mark it must be one the server allows (EVENTIX_REPOS).',
+const repo = example(
+  storable(z.string().min(1).max(1000)).describe(
+    'Path of a local git repository; for determine and mark it must be one the server allows (EVENTIX_REPOS).',
+  ),
+  EXAMPLE.repo,
 );
 const ref = z
   .string()
@@ -23,8 +25,12 @@ const ref = z
     const problem = refProblem(v);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   })
-  .describe('A branch, tag, sha or other revision (HEAD, HEAD~2); never starting with -.');
-const architecture = storable(z.string().max(100)).describe('Absent or empty: no architecture (one value, not many).');
+  .describe('A branch, tag, sha or other revision (HEAD, HEAD~2); never starting with -.')
+  .meta({ examples: [EXAMPLE.branch] });
+const architecture = example(
+  storable(z.string().max(100)).describe('Absent or empty: no architecture (one value, not many).'),
+  EXAMPLE.architecture,
+);
 const status = z.enum(COMMIT_STATUSES, { error: `must be one of ${COMMIT_STATUSES.join(', ')}` });
 const configId = z.number().int().min(1).describe('A stored config, by id (GET /configs); instead of `config`.');
 const config = jsonValue.describe('The benchmark config: any JSON; key order and number spelling do not matter.');
@@ -34,29 +40,32 @@ const dateTime = z.iso
 const oneConfig = (b: { config?: unknown; config_id?: number | undefined }) => !(b.config !== undefined && b.config_id !== undefined);
 const ONE_CONFIG = { error: 'give config or config_id, not both', path: ['config_id'] };
 
-export const determineBody = z
-  .strictObject({
-    repo,
-    branch: ref,
-    config: config.optional().describe('Absent (and no config_id): a commit complete under any config counts as done.'),
-    config_id: configId.optional(),
-    max_commits: z.number().int().min(1).max(100_000).optional().describe('Default 3, as in the seed.'),
-    subset_detection: z.boolean().optional().describe('Skip commits complete under a config that covers this one (default true).'),
-    first_parent: z.boolean().optional(),
-    since: dateTime.optional().describe('Only commits with a later committer date.'),
-    strategy: z
-      .enum(DETERMINE_STRATEGIES)
-      .optional()
-      .describe('newest (default): the newest eligible commits; spread: evenly spaced over all eligible commits.'),
-    architecture: architecture.optional(),
-  })
-  .refine(oneConfig, ONE_CONFIG)
-  .meta({ id: 'CommitsDetermine' });
+export const determineBody = wholeExample(
+  z
+    .strictObject({
+      repo,
+      branch: ref,
+      config: config.optional().describe('Absent (and no config_id): a commit complete under any config counts as done.'),
+      config_id: configId.optional(),
+      max_commits: z.number().int().min(1).max(100_000).optional().describe('Default 3, as in the seed.'),
+      subset_detection: z.boolean().optional().describe('Skip commits complete under a config that covers this one (default true).'),
+      first_parent: z.boolean().optional(),
+      since: dateTime.optional().describe('Only commits with a later committer date.'),
+      strategy: z
+        .enum(DETERMINE_STRATEGIES)
+        .optional()
+        .describe('newest (default): the newest eligible commits; spread: evenly spaced over all eligible commits.'),
+      architecture: architecture.optional(),
+    })
+    .refine(oneConfig, ONE_CONFIG)
+    .meta({ id: 'CommitsDetermine' }),
+  { repo: EXAMPLE.repo, branch: EXAMPLE.branch, config: CONFIG_EXAMPLE, max_commits: 3, architecture: EXAMPLE.architecture },
+);
 export type DetermineBody = z.infer<typeof determineBody>;
 
 export const determineOut = z
   .object({
-    shas: z.array(z.string()).describe('Newest first.'),
+    shas: z.array(OUT.sha).describe('Newest first.'),
     walked: z.number().int(),
     eligible: z.number().int(),
     subset_skipped: z.number().int(),
@@ -64,31 +73,45 @@ export const determineOut = z
   })
   .meta({ id: 'CommitsDetermineResult' });
 
-export const markBody = z
-  .strictObject({
-    repo,
-    shas: z.array(ref).min(1).max(10_000).describe('Shas or refs; refs resolve to shas.'),
-    status,
-    config: config.optional().describe('Absent (and no config_id): {} as in the seed.'),
-    config_id: configId.optional(),
-    config_name: storable(z.string().min(1).max(200)).optional().describe('Names the config if it has no name yet.'),
-    task_uid: z.uuid({ error: 'must be a UUID' }).optional().describe('The task that owns an in_progress pair.'),
-    error: storable(z.string().max(100_000)).optional().describe('Why it failed (status failed).'),
-    architecture: architecture.optional(),
-    claim: z
-      .boolean()
-      .optional()
-      .describe('in_progress only: take only pairs with no row or failed fewer than the maximum attempts; others are reported skipped.'),
-  })
-  .refine(oneConfig, ONE_CONFIG)
-  .meta({ id: 'CommitsMark' });
+export const markBody = wholeExample(
+  z
+    .strictObject({
+      repo,
+      shas: example(z.array(ref).min(1).max(10_000).describe('Shas or refs; refs resolve to shas.'), [EXAMPLE.sha, 'HEAD~1']),
+      status,
+      config: config.optional().describe('Absent (and no config_id): {} as in the seed.'),
+      config_id: configId.optional(),
+      config_name: example(storable(z.string().min(1).max(200)), EXAMPLE.configName)
+        .optional()
+        .describe('Names the config if it has no name yet.'),
+      task_uid: z.uuid({ error: 'must be a UUID' }).optional().describe('The task that owns an in_progress pair.'),
+      error: example(storable(z.string().max(100_000)), EXAMPLE.error)
+        .optional()
+        .describe('Why it failed (status failed).'),
+      architecture: architecture.optional(),
+      claim: z
+        .boolean()
+        .optional()
+        .describe('in_progress only: take only pairs with no row or failed fewer than the maximum attempts; others are reported skipped.'),
+    })
+    .refine(oneConfig, ONE_CONFIG)
+    .meta({ id: 'CommitsMark' }),
+  {
+    repo: EXAMPLE.repo,
+    shas: [EXAMPLE.sha],
+    status: 'failed',
+    config: CONFIG_EXAMPLE,
+    error: EXAMPLE.error,
+    architecture: EXAMPLE.architecture,
+  },
+);
 export type MarkBody = z.infer<typeof markBody>;
 
 export const markOut = z
   .object({
-    config: z.object({ id: z.number().int(), hash: z.string() }),
-    marked: z.array(z.object({ ref: z.string(), sha: z.string(), created: z.boolean() })),
-    skipped: z.array(z.object({ ref: z.string(), sha: z.string() })),
+    config: z.object({ id: z.number().int(), hash: OUT.configHash }),
+    marked: z.array(z.object({ ref: OUT.branch, sha: OUT.sha, created: z.boolean() })),
+    skipped: z.array(z.object({ ref: OUT.branch, sha: OUT.sha })),
   })
   .meta({ id: 'CommitsMarkResult' });
 
@@ -117,12 +140,12 @@ export function requeueOptions(b: RequeueBody, allowed: RepoAllowList): RequeueO
 
 export const requeueOut = z
   .object({
-    repo: z.string(),
-    sha: z.string(),
+    repo: OUT.repo,
+    sha: OUT.sha,
     config_id: z.number().int(),
-    architecture: z.string().describe('Empty: no architecture.'),
+    architecture: OUT.architecture.describe('Empty: no architecture.'),
     attempts: z.number().int().describe('The attempts the removed row had counted; the pair starts again from none.'),
-    error: z.string().nullable().describe('The last error of the removed row.'),
+    error: OUT_NULLABLE.error.describe('The last error of the removed row.'),
   })
   .meta({ id: 'CommitsRequeueResult' });
 
@@ -149,10 +172,10 @@ export const cleanupOut = z
     failed: z.number().int(),
     pairs: z.array(
       z.object({
-        repo: z.string(),
-        sha: z.string(),
+        repo: OUT.repo,
+        sha: OUT.sha,
         config_id: z.number().int(),
-        architecture: z.string(),
+        architecture: OUT.architecture,
         status: status,
         task_uid: z.string().nullable(),
       }),
@@ -190,19 +213,19 @@ export const commitStatsQuery = z.strictObject({ repo: repo.optional() });
 
 export const commitOut = z
   .object({
-    repo: z.string(),
-    sha: z.string(),
-    architecture: z.string().nullable(),
+    repo: OUT.repo,
+    sha: OUT.sha,
+    architecture: OUT_NULLABLE.architecture,
     config_id: z.number().int(),
-    config_hash: z.string(),
+    config_hash: OUT.configHash,
     config: jsonValue,
     status,
-    committed_at: z.string().nullable(),
+    committed_at: OUT_NULLABLE.at,
     attempts: z.number().int(),
-    error: z.string().nullable(),
-    task_uid: z.string().nullable(),
-    created_at: z.string(),
-    updated_at: z.string(),
+    error: OUT_NULLABLE.error,
+    task_uid: OUT_NULLABLE.uid,
+    created_at: OUT.at,
+    updated_at: OUT.at,
   })
   .meta({ id: 'CommitStatus' });
 
@@ -221,14 +244,14 @@ export const commitStatsOut = z
 
 export const exportRecord = z
   .object({
-    sha: z.string(),
-    timestamp: z.string().nullable().describe('The committer date.'),
+    sha: OUT.sha,
+    timestamp: OUT_NULLABLE.at.describe('The committer date.'),
     status,
     config: jsonValue,
-    repo: z.string().optional().describe('Absent in the seed format; then `repo` of the import request applies.'),
-    architecture: z.string().optional(),
+    repo: OUT.repo.optional().describe('Absent in the seed format; then `repo` of the import request applies.'),
+    architecture: OUT.architecture.optional(),
     attempts: z.number().int().optional(),
-    error: z.string().optional(),
+    error: OUT.error.optional(),
   })
   .meta({ id: 'CommitExportRecord', description: 'The seed’s export format, with optional extra keys.' });
 export const exportOut = z.array(exportRecord).meta({ id: 'CommitExport' });
@@ -255,18 +278,18 @@ export const importOut = z
     invalid: z.number().int(),
     dry_run: z.boolean(),
     skipped_reasons: z.object({ exists: z.number().int(), duplicate: z.number().int(), transient: z.number().int() }),
-    errors: z.array(z.object({ index: z.number().int(), field: z.string(), message: z.string() })),
+    errors: z.array(z.object({ index: z.number().int(), field: exampleString('sha'), message: OUT.message })),
   })
   .meta({ id: 'CommitsImportResult' });
 
 export const configOut = z
   .object({
     id: z.number().int(),
-    hash: z.string(),
-    name: z.string().nullable(),
+    hash: OUT.configHash,
+    name: OUT_NULLABLE.configName,
     config: jsonValue,
     pairs: z.number().int(),
-    created_at: z.string(),
+    created_at: OUT.at,
   })
   .meta({ id: 'CommitConfig' });
 export const configListOut = z.object({ configs: z.array(configOut) }).meta({ id: 'CommitConfigList' });

@@ -5,7 +5,8 @@ import { filterSchema } from '../events/filter.ts';
 import type { PublishResult } from '../events/publish.ts';
 import { templateSchema } from '../events/template.ts';
 import { type Trigger, type TriggerInput, triggerName } from '../events/triggers.ts';
-import { NAME_PATTERN } from '../queue/input.ts';
+import { NAME_PATTERN } from '../validation/names.ts';
+import { EXAMPLE, example, OUT, OUT_NULLABLE, wholeExample } from './examples.ts';
 import { taskOut } from './schemas.ts';
 import { taskToJson } from './serialize.ts';
 
@@ -16,34 +17,48 @@ import { taskToJson } from './serialize.ts';
  */
 
 const name = z.string().regex(NAME_PATTERN, { error: 'must be 1-200 characters of letters, digits and _ . : / -' });
+
+/** A trigger as POST /triggers takes it: run the benchmark of every commit pushed to unstable. */
+const TEMPLATE_EXAMPLE = {
+  task: EXAMPLE.task,
+  kwargs: { repo: { $ptr: '/repository' }, sha: { $ptr: '/after' } },
+  unique_key: 'bench-{{/after}}',
+};
+const FILTER_EXAMPLE = { field: '/ref', eq: 'refs/heads/unstable' };
 const dateTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone' });
 
-export const eventPublishBody = eventInputSchema
-  .extend({
-    operator: eventInputSchema.shape.operator.describe('Ignored when the request is authenticated: the token name is stored.'),
-  })
-  .meta({
-    id: 'EventPublish',
-    description: "namespace and priority (default 'default' and 0) are also the defaults of the tasks it creates.",
-  });
+export const eventPublishBody = wholeExample(
+  eventInputSchema
+    .extend({
+      operator: example(eventInputSchema.shape.operator, EXAMPLE.operator).describe(
+        'Ignored when the request is authenticated: the token name is stored.',
+      ),
+    })
+    .meta({
+      id: 'EventPublish',
+      description: "namespace and priority (default 'default' and 0) are also the defaults of the tasks it creates.",
+    }),
+  // A push as a git hook might publish it: what TEMPLATE_EXAMPLE's pointers and FILTER_EXAMPLE read.
+  { name: EXAMPLE.eventName, payload: { repository: EXAMPLE.repo, ref: 'refs/heads/unstable', after: EXAMPLE.sha } },
+);
 export type EventPublishBody = z.infer<typeof eventPublishBody>;
 
 export const eventOut = z
   .object({
-    uid: z.string(),
-    name: z.string(),
-    namespace: z.string(),
+    uid: OUT.uid,
+    name: OUT.eventName,
+    namespace: OUT.namespace,
     payload: z.record(z.string(), z.unknown()),
     priority: z.number().int(),
-    operator: z.string().nullable(),
-    created_at: z.string(),
+    operator: OUT_NULLABLE.operator,
+    created_at: OUT.at,
   })
   .meta({ id: 'Event' });
 export type EventJson = z.infer<typeof eventOut>;
 
 export const firedTaskOut = z
   .object({
-    trigger: z.string(),
+    trigger: OUT.trigger,
     created: z.boolean().describe('false: merged into a waiting task with the same unique_key'),
     task: taskOut,
   })
@@ -69,25 +84,46 @@ const triggerFields = {
   enabled: z.boolean().optional().describe('Default true.'),
 };
 
-export const triggerCreateBody = z.strictObject({ name: triggerName, ...triggerFields }).meta({ id: 'TriggerCreate' });
-export const triggerPutBody = z
-  .strictObject({ name: triggerName.optional().describe('If given, must equal the name in the path.'), ...triggerFields })
-  .meta({ id: 'TriggerPut' });
+export const triggerCreateBody = wholeExample(z.strictObject({ name: triggerName, ...triggerFields }).meta({ id: 'TriggerCreate' }), {
+  name: EXAMPLE.trigger,
+  event_name: EXAMPLE.eventName,
+  filter: FILTER_EXAMPLE,
+  template: TEMPLATE_EXAMPLE,
+});
+export const triggerPutBody = wholeExample(
+  z
+    .strictObject({ name: triggerName.optional().describe('If given, must equal the name in the path.'), ...triggerFields })
+    .meta({ id: 'TriggerPut' }),
+  { event_name: EXAMPLE.eventName, filter: FILTER_EXAMPLE, template: TEMPLATE_EXAMPLE, enabled: true },
+);
 export type TriggerBody = z.infer<typeof triggerPutBody>;
 
-export const triggerOut = z
-  .object({
-    name: z.string(),
-    event_name: z.string(),
-    namespace: z.string().nullable(),
-    filter: filterSchema.nullable(),
-    template: templateSchema,
-    enabled: z.boolean(),
-    revision: z.number().int(),
-    created_at: z.string(),
-    updated_at: z.string(),
-  })
-  .meta({ id: 'Trigger' });
+export const triggerOut = wholeExample(
+  z
+    .object({
+      name: OUT.trigger,
+      event_name: OUT.eventName,
+      namespace: OUT_NULLABLE.namespace,
+      filter: filterSchema.nullable(),
+      template: templateSchema,
+      enabled: z.boolean(),
+      revision: z.number().int(),
+      created_at: OUT.at,
+      updated_at: OUT.at,
+    })
+    .meta({ id: 'Trigger' }),
+  {
+    name: EXAMPLE.trigger,
+    event_name: EXAMPLE.eventName,
+    namespace: null,
+    filter: FILTER_EXAMPLE,
+    template: TEMPLATE_EXAMPLE,
+    enabled: true,
+    revision: 1,
+    created_at: EXAMPLE.at,
+    updated_at: EXAMPLE.at,
+  },
+);
 export type TriggerJson = z.infer<typeof triggerOut>;
 
 export const triggerListQuery = z.strictObject({ event_name: name.optional() });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FORMATS, repo } from '../benchmarks/formats/index.ts';
 import type { NearestResult } from '../benchmarks/nearest/index.ts';
+import { EXAMPLE, example, OUT, OUT_NULLABLE } from './examples.ts';
 
 /**
  * The wire format of the nearest-profile lookup (GET /benchmarks/nearest). `eventix results
@@ -10,23 +11,27 @@ import type { NearestResult } from '../benchmarks/nearest/index.ts';
 const name = z.string().min(1).max(200);
 
 export const nearestQuerySchema = z.strictObject({
-  tags: z
-    .record(name, z.string().max(1000))
+  tags: example(z.record(name, z.string().max(1000)), {
+    model_hf_repo: 'meta-llama/Llama-3.1-8B-Instruct',
+    hardware: 'H100',
+    hardware_count: '1',
+  })
     .optional()
     .describe(
       'Exact-match tags, sent as tags[<name>]=<value>, once per name: a string tag must equal the value, a number tag equal it ' +
         'as a number (tags[hardware_count]=1), a boolean be true or false. Absent: every stored result is a candidate.',
     ),
-  target: z
-    .record(name, z.string(), {
+  target: example(
+    z.record(name, z.string(), {
       error: (iss) =>
         iss.input === undefined ? 'is required: give target[<name>]=<number> at least once' : 'must be sent as target[<name>]=<number>',
-    })
-    .describe(
-      'Target parameters, sent as target[<name>]=<number>, once per name, each greater than 0. Candidates are the results whose ' +
-        'tags hold every one of them as a number; the answer is the one nearest by sqrt(Σ ((candidate − target) / target)²).',
-    ),
-  repo: repo.optional().describe('Only runs of this repository.'),
+    }),
+    { mean_input_tokens: '1000', mean_output_tokens: '200' },
+  ).describe(
+    'Target parameters, sent as target[<name>]=<number>, once per name, each greater than 0. Candidates are the results whose ' +
+      'tags hold every one of them as a number; the answer is the one nearest by sqrt(Σ ((candidate − target) / target)²).',
+  ),
+  repo: example(repo, EXAMPLE.repo).optional().describe('Only runs of this repository.'),
 });
 export type NearestQueryWire = z.infer<typeof nearestQuerySchema>;
 
@@ -42,21 +47,21 @@ export const nearestOut = z
     profile: z.record(z.string(), z.unknown()).describe('Every tag of the chosen result.'),
     metrics: z.array(
       z.object({
-        name: z.string(),
+        name: OUT.metric,
         value: z.number(),
-        unit: z.string().nullable(),
+        unit: OUT_NULLABLE.unit,
         direction: z.enum(['higher', 'lower']).nullable(),
       }),
     ),
     run: z
       .object({
-        uid: z.string(),
-        repo: z.string(),
-        sha: z.string(),
-        branch: z.string().nullable(),
-        architecture: z.string().nullable(),
+        uid: OUT.uid,
+        repo: OUT.repo,
+        sha: OUT.sha,
+        branch: OUT_NULLABLE.branch,
+        architecture: OUT_NULLABLE.architecture,
         format: z.enum(FORMATS),
-        created_at: z.string(),
+        created_at: OUT.at,
       })
       .nullable()
       .describe('The stored run (the latest holding this profile); null when read from a file.'),

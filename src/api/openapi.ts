@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { VERSION } from '../version.ts';
+import { WHOLE_EXAMPLES } from './examples.ts';
 import * as s from './schemas.ts';
 
 /**
@@ -10,11 +11,49 @@ import * as s from './schemas.ts';
 
 type Scope = 'read' | 'submit' | 'worker' | 'admin' | 'public';
 
+/** The resource groups of /docs, in the order Swagger UI lists them, each with its one line. */
+const TAGS = {
+  Tasks: 'Submit, list, inspect, cancel, reschedule and delete tasks',
+  Workers: 'Remote workers: claim due tasks, renew their leases, complete or fail their attempts',
+  Schedules: 'Cron schedules that submit a task at each fire time',
+  Events: 'Publish events, each submitting the task of every trigger it fires, and list them',
+  Triggers: 'Rules that turn an event into a task',
+  Commits: 'Commit status: which commits still need a benchmark under which config',
+  Benchmarks: 'Benchmark results: push them, read runs and series, find the nearest profile',
+  Baselines: 'Named baselines, versioned snapshots of series values, and comparisons against them',
+  Alerts: 'Change points in benchmark series and the regression alerts raised on them',
+  Sweeps: 'Benchmark sweeps of the server’s sweeps file: read and fire them',
+  Operations: 'Probes, version, queue statistics and Prometheus metrics',
+} as const;
+export type Tag = keyof typeof TAGS;
+
+/**
+ * The tag of an operation, from its path: the route files register operations without one, and a
+ * new resource's paths fail test/api/openapi-tags.test.ts until a rule here names them.
+ */
+const TAG_RULES: [RegExp, Tag][] = [
+  [/^\/workers\/|^\/tasks\/\{uid\}\/(heartbeat|complete|fail)$/, 'Workers'],
+  [/^\/tasks(\/|$)/, 'Tasks'],
+  [/^\/schedules(\/|$)/, 'Schedules'],
+  [/^\/events(\/|$)/, 'Events'],
+  [/^\/triggers(\/|$)/, 'Triggers'],
+  [/^\/(commits|configs)(\/|$)/, 'Commits'],
+  [/^\/benchmarks\/(baselines|snapshots|compare)(\/|$)/, 'Baselines'],
+  [/^\/benchmarks\/(alerts|changes)(\/|$)/, 'Alerts'],
+  [/^\/benchmarks\//, 'Benchmarks'],
+  [/^\/sweeps(\/|$)/, 'Sweeps'],
+  [/^\/(healthz|readyz|version|namespaces|stats|metrics)$/, 'Operations'],
+];
+
+const tagOf = (op: Operation): Tag | undefined => op.tag ?? TAG_RULES.find(([pattern]) => pattern.test(op.path))?.[1];
+
 interface Operation {
   method: 'get' | 'post' | 'delete' | 'patch' | 'put';
   path: string;
   summary: string;
   scope: Scope;
+  /** The resource group in /docs; absent: the one TAG_RULES gives its path. */
+  tag?: Tag;
   body?: z.ZodType;
   bodyOptional?: boolean;
   query?: z.ZodObject;
@@ -202,6 +241,10 @@ export function buildOpenApi(opts: { authenticated: boolean }) {
   const fixed = JSON.parse(
     JSON.stringify(components).replaceAll('#/components/schemas/__shared#/$defs/', '#/components/schemas/Shared_'),
   ) as typeof components;
+  for (const [schema, value] of WHOLE_EXAMPLES) {
+    const component = fixed.schemas[idOf(schema) ?? ''];
+    if (component) component.examples = [value];
+  }
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of OPERATIONS) {
     const responses: Record<string, unknown> = {
@@ -237,7 +280,9 @@ export function buildOpenApi(opts: { authenticated: boolean }) {
       };
     }
     paths[op.path] ??= {};
+    const tag = tagOf(op);
     (paths[op.path] as Record<string, unknown>)[op.method] = {
+      ...(tag ? { tags: [tag] } : {}),
       summary: op.summary,
       operationId: `${op.method}${op.path.replace(/[{}]/g, '').replace(/[/-](\w)/g, (_, c: string) => c.toUpperCase())}`,
       ...(op.scope === 'public' ? { security: [] } : { 'x-eventix-scope': op.scope }),
@@ -257,6 +302,7 @@ export function buildOpenApi(opts: { authenticated: boolean }) {
         'each operation names the scope it needs in x-eventix-scope (submit includes read; admin includes everything).',
     },
     ...(opts.authenticated ? { security: [{ bearer: [] }] } : {}),
+    tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
     components: { ...fixed, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     paths,
   };

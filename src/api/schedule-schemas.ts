@@ -10,6 +10,7 @@ import {
   type ScheduleOptions,
   type SchedulePatch,
 } from '../scheduler/schedule.ts';
+import { EXAMPLE, example, OUT, OUT_NULLABLE, wholeExample } from './examples.ts';
 import { submitBody, taskOut } from './schemas.ts';
 
 /**
@@ -43,14 +44,11 @@ export const scheduleOptionsBody = z
     description: 'Retry and result options of the tasks the schedule submits; unset ones take the task defaults.',
   });
 
-const cron = z
-  .string()
-  .max(200)
-  .describe(
-    'Five fields (minute, hour, day of month, month, day of week) or six (seconds first), as cron-parser reads them: ' +
-      'ranges, steps, lists, L, #, names, and @daily-style shortcuts; H is refused.',
-  );
-const timezone = z.string().max(100).describe('IANA time zone the expression is read in (default UTC).');
+const cron = example(z.string().max(200), EXAMPLE.cron).describe(
+  'Five fields (minute, hour, day of month, month, day of week) or six (seconds first), as cron-parser reads them: ' +
+    'ranges, steps, lists, L, #, names, and @daily-style shortcuts; H is refused.',
+);
+const timezone = example(z.string().max(100), EXAMPLE.timezone).describe('IANA time zone the expression is read in (default UTC).');
 const misfire = z
   .enum(MISFIRE_POLICIES, { error: `must be one of ${MISFIRE_POLICIES.join(', ')}` })
   .describe(
@@ -78,10 +76,20 @@ function checkTiming(b: { cron: string; timezone?: string | undefined }, ctx: z.
   }
 }
 
-export const scheduleCreateBody = z
-  .strictObject({ name: scheduleName, ...definition })
-  .superRefine(checkTiming)
-  .meta({ id: 'ScheduleCreate' });
+export const scheduleCreateBody = wholeExample(
+  z
+    .strictObject({ name: scheduleName, ...definition })
+    .superRefine(checkTiming)
+    .meta({ id: 'ScheduleCreate' }),
+  {
+    name: EXAMPLE.schedule,
+    cron: EXAMPLE.cron,
+    timezone: EXAMPLE.timezone,
+    task: EXAMPLE.task,
+    kwargs: { repo: EXAMPLE.repo, branch: EXAMPLE.branch },
+    options: { max_retries: 2, timeout_seconds: 3600 },
+  },
+);
 export type ScheduleCreateBody = z.infer<typeof scheduleCreateBody>;
 
 export const scheduleUpdateBody = z
@@ -119,11 +127,11 @@ const optionsOut = z.object({
 
 export const scheduleOut = z
   .object({
-    name: z.string(),
-    namespace: z.string(),
-    cron: z.string(),
-    timezone: z.string(),
-    task: z.string(),
+    name: OUT.schedule,
+    namespace: OUT.namespace,
+    cron: OUT.cron,
+    timezone: OUT.timezone,
+    task: OUT.task,
     args: z.array(z.unknown()),
     kwargs: z.record(z.string(), z.unknown()),
     priority: z.number().int(),
@@ -131,12 +139,12 @@ export const scheduleOut = z
     enabled: z.boolean(),
     misfire: z.enum(MISFIRE_POLICIES),
     overlap: z.boolean(),
-    last_fired_at: z.string().nullable(),
-    next_fire_at: z.string().nullable().describe('Null while paused.'),
+    last_fired_at: OUT_NULLABLE.at,
+    next_fire_at: OUT_NULLABLE.at.describe('Null while paused.'),
     source: z.enum(['api', 'file']),
     revision: z.number().int(),
-    created_at: z.string(),
-    updated_at: z.string(),
+    created_at: OUT.at,
+    updated_at: OUT.at,
   })
   .meta({ id: 'Schedule' });
 export type ScheduleJson = z.infer<typeof scheduleOut>;
@@ -145,7 +153,7 @@ export const schedulePageOut = z
   .object({ schedules: z.array(scheduleOut), next_cursor: z.string().nullable() })
   .meta({ id: 'SchedulePage' });
 
-export const scheduleRunOut = z.object({ fire_at: z.string(), task: taskOut }).meta({ id: 'ScheduleRun' });
+export const scheduleRunOut = z.object({ fire_at: OUT.at, task: taskOut }).meta({ id: 'ScheduleRun' });
 
 const COLUMN_OPTIONS = Object.fromEntries(Object.entries(OPTION_COLUMNS).map(([k, v]) => [v, k])) as Record<string, keyof ScheduleOptions>;
 

@@ -1,60 +1,25 @@
 import { z } from 'zod';
-import { jsonValue, NAME_PATTERN, PRIORITY_MAX, PRIORITY_MIN, SUBMIT_DEFAULTS } from '../queue/input.ts';
+import { SUBMIT_DEFAULTS } from '../db/schema/tasks.ts';
 import { TASK_STATUSES } from '../queue/states.ts';
+import { claimedOutShape, taskError, taskOutShape, wireSubmitShape } from '../queue/task-fields.ts';
+import { jsonValue } from '../validation/json.ts';
+import { nameSchema as name } from '../validation/names.ts';
+import { isoDateTime as dateTime, storable } from '../validation/zod.ts';
 
 /**
  * The wire format of the API, snake_case like Eventix's. These zod schemas validate requests,
- * type the TypeScript client, and generate the OpenAPI document: one definition, three uses.
+ * type the TypeScript client, and generate the OpenAPI document: one definition, three uses. The
+ * task's own schemas (TaskSubmit, Task) are derived from the field table, src/queue/task-fields.ts.
  */
 
-const name = z.string().regex(NAME_PATTERN, { error: 'must be 1-200 characters of letters, digits and _ . : / -' });
-const seconds = (max: number) => z.number().int({ error: 'must be a whole number of seconds' }).min(1).max(max);
-const YEAR = 366 * 86400;
-// Years 1-9999 (in UTC): PostgreSQL refuses year 0, and a later year prints in a form it cannot read back.
-const dateTime = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone' }).refine(
-  (v) => {
-    const year = new Date(v).getUTCFullYear();
-    return year >= 1 && year <= 9999;
-  },
-  { error: 'must be between the years 1 and 9999' },
-);
-/** Text PostgreSQL can store: it refuses NUL characters, and lone surrogates cannot be encoded. */
-export const storable = (s: z.ZodString) =>
-  s.refine((v) => !v.includes('\u0000') && v.isWellFormed(), { error: 'must not contain NUL characters or lone surrogates' });
 export const uidSchema = z.uuid({ error: 'must be a UUID' });
 
 export const MAX_BATCH_HTTP = 10_000;
 
 export const submitBody = z
-  .strictObject({
-    task: name,
-    namespace: name.optional(),
-    args: z.array(jsonValue, { error: 'must be a JSON array' }).optional(),
-    kwargs: z.record(storable(z.string()), jsonValue, { error: 'must be a JSON object' }).optional(),
-    priority: z.number().int({ error: 'must be an integer' }).min(PRIORITY_MIN).max(PRIORITY_MAX).optional().describe('Higher runs first.'),
-    eta: dateTime.optional().describe('Earliest start; default now.'),
-    unique_key: storable(z.string().min(1).max(500)).nullable().optional(),
-    retry: z.boolean().optional(),
-    max_retries: z.number().int().min(0).max(1000).nullable().optional().describe('Retries after the first attempt; null is unlimited.'),
-    error_eta_inc: seconds(YEAR).optional(),
-    error_eta_max: seconds(YEAR).optional(),
-    timeout_seconds: seconds(7 * 86400)
-      .nullable()
-      .optional(),
-    store_result: z.boolean().optional(),
-    result_expires: seconds(10 * YEAR)
-      .nullable()
-      .optional(),
-    error_expires: seconds(10 * YEAR)
-      .nullable()
-      .optional(),
-    operator: storable(z.string().min(1).max(200))
-      .nullable()
-      .optional()
-      .describe('Ignored when the request is authenticated: the token name is stored.'),
-  })
+  .strictObject(wireSubmitShape())
   .superRefine((b, ctx) => {
-    // Also checked by the queue, but there the field would be named errorEtaMax: here it is the wire name.
+    // The one check of this rule for HTTP bodies (normalizeWire trusts it), naming the wire field.
     const inc = typeof b.error_eta_inc === 'number' ? b.error_eta_inc : SUBMIT_DEFAULTS.errorEtaInc;
     if (typeof b.error_eta_max === 'number' && b.error_eta_max < inc) {
       ctx.addIssue({ code: 'custom', path: ['error_eta_max'], message: `must be at least error_eta_inc (${inc})` });
@@ -72,57 +37,12 @@ export const batchBody = z
   })
   .meta({ id: 'TaskBatch' });
 
-export const taskError = z
-  .object({
-    class: z.string(),
-    message: z.string(),
-    stack: z.string().optional(),
-    payload: z.unknown().optional(),
-    reason: z.string().optional(),
-  })
-  .meta({ id: 'TaskError' });
+export { taskError };
 
-export const taskOut = z
-  .object({
-    uid: z.string(),
-    task: z.string(),
-    namespace: z.string(),
-    status: z.enum(TASK_STATUSES),
-    priority: z.number().int(),
-    eta: z.string(),
-    args: z.array(z.unknown()),
-    kwargs: z.record(z.string(), z.unknown()),
-    unique_key: z.string().nullable(),
-    retry: z.boolean(),
-    max_retries: z.number().int().nullable(),
-    error_eta_inc: z.number().int(),
-    error_eta_max: z.number().int(),
-    timeout_seconds: z.number().int().nullable(),
-    store_result: z.boolean(),
-    result_expires: z.number().int().nullable(),
-    error_expires: z.number().int().nullable(),
-    result: z.unknown(),
-    error: taskError.nullable(),
-    expires_at: z.string().nullable(),
-    attempts: z.number().int(),
-    worker_id: z.string().nullable(),
-    lease_expires_at: z.string().nullable(),
-    cancel_requested: z.boolean(),
-    operator: z.string().nullable(),
-    schedule_name: z.string().nullable(),
-    schedule_fire_at: z.string().nullable(),
-    event_uid: z.string().nullable(),
-    trigger_name: z.string().nullable(),
-    revision: z.number().int(),
-    created_at: z.string(),
-    updated_at: z.string(),
-    started_at: z.string().nullable(),
-    finished_at: z.string().nullable(),
-  })
-  .meta({ id: 'Task' });
+export const taskOut = z.object(taskOutShape()).meta({ id: 'Task' });
 export type TaskJson = z.infer<typeof taskOut>;
 
-export const claimedTaskOut = taskOut.extend({ fencing_token: z.number().int(), lease_expires_at: z.string() }).meta({ id: 'ClaimedTask' });
+export const claimedTaskOut = taskOut.extend(claimedOutShape()).meta({ id: 'ClaimedTask' });
 export type ClaimedTaskJson = z.infer<typeof claimedTaskOut>;
 
 export const submitResultOut = z.object({ created: z.boolean(), task: taskOut }).meta({ id: 'SubmitResult' });

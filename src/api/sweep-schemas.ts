@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { COMMIT_STATUSES } from '../benchmarks/commits.ts';
-import { jsonValue } from '../queue/input.ts';
 import type { Task } from '../queue/task.ts';
 import type { SweepStatus } from '../sweeps/describe.ts';
 import type { StatusCounts } from '../sweeps/pairs.ts';
+import { jsonValue } from '../validation/json.ts';
+import { EXAMPLE, example, exampleString, nullableString, OUT, OUT_NULLABLE } from './examples.ts';
 import { taskOut } from './schemas.ts';
 import { taskToJson } from './serialize.ts';
 
@@ -21,21 +22,21 @@ const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
 export const sweepOut = z
   .object({
-    name: z.string(),
-    repo: z.string(),
-    branch: z.string(),
+    name: OUT.sweep,
+    repo: OUT.repo,
+    branch: OUT.branch,
     fetch: z.boolean(),
-    namespace: z.string(),
-    strategy: z.string(),
+    namespace: OUT.namespace,
+    strategy: exampleString('newest'),
     max_commits: z.number().int(),
     first_parent: z.boolean(),
-    since: z.string().nullable(),
+    since: OUT_NULLABLE.at,
     subset_detection: z.boolean(),
-    architecture: z.string().nullable(),
-    configs: z.array(z.object({ hash: z.string(), name: z.string().nullable(), config: jsonValue, counts: countsOut })),
-    command: z.array(z.string()),
-    cwd: z.string().nullable(),
-    env_keys: z.array(z.string()).describe('Names of the variables the sweep sets; never their values.'),
+    architecture: OUT_NULLABLE.architecture,
+    configs: z.array(z.object({ hash: OUT.configHash, name: OUT_NULLABLE.configName, config: jsonValue, counts: countsOut })),
+    command: example(z.array(z.string()), ['./bench/run.sh', '--duration', '60']),
+    cwd: nullableString(EXAMPLE.worktree),
+    env_keys: example(z.array(z.string()), ['VALKEY_BENCH_THREADS']).describe('Names of the variables the sweep sets; never their values.'),
     timeout_seconds: z.number().int(),
     retry: z.object({ max_retries: z.number().int(), error_eta_inc: z.number().int().nullable() }),
     concurrency_per_worker: z.number().int(),
@@ -46,19 +47,22 @@ export const sweepOut = z
       .describe('Automatic bisection of regressions on this sweep’s series: at most max_runs extra runs per alert.'),
     schedule: z
       .object({
-        cron: z.string(),
-        timezone: z.string(),
+        cron: OUT.cron,
+        timezone: OUT.timezone,
         enabled: z.boolean().nullable().describe('null until `eventix start` has stored the schedule.'),
-        last_fired_at: z.string().nullable(),
-        next_fire_at: z.string().nullable(),
+        last_fired_at: OUT_NULLABLE.at,
+        next_fire_at: OUT_NULLABLE.at,
       })
       .nullable(),
     trigger: z
-      .object({ event_name: z.string(), namespace: z.string().nullable(), filter: jsonValue.nullable(), enabled: z.boolean().nullable() })
+      .object({
+        event_name: OUT.eventName,
+        namespace: OUT_NULLABLE.namespace,
+        filter: jsonValue.nullable(),
+        enabled: z.boolean().nullable(),
+      })
       .nullable(),
-    last_fire: z
-      .object({ task_uid: z.string(), status: z.string(), created_at: z.string(), finished_at: z.string().nullable() })
-      .nullable(),
+    last_fire: z.object({ task_uid: OUT.uid, status: exampleString('done'), created_at: OUT.at, finished_at: OUT_NULLABLE.at }).nullable(),
     counts: countsOut,
   })
   .meta({ id: 'Sweep' });

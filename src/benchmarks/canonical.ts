@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ValidationError } from '../errors.ts';
+import { isStorableText as storable } from '../validation/storable.ts';
 
 /**
  * The identity of a benchmark config: its canonical JSON, and the sha256 of that text.
@@ -43,10 +44,6 @@ export class CanonicalJsonError extends Error {
 }
 
 const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-function storable(s: string): boolean {
-  return !s.includes('\u0000') && s.isWellFormed();
-}
 
 function write(value: unknown, path: string, depth: number): string {
   if (depth > MAX_DEPTH) throw new CanonicalJsonError(path, `is nested more than ${MAX_DEPTH} levels deep`);

@@ -1,5 +1,6 @@
 import { EventixError, type FieldIssue } from '../errors.ts';
 import { type Executor, run } from '../queue/executor.ts';
+import { isStorableText } from '../validation/storable.ts';
 import { CanonicalJsonError, canonicalize } from './canonical.ts';
 import { COMMIT_STATUSES, type CommitStatus, isCommitStatus } from './commits.ts';
 import { FULL_SHA } from './git.ts';
@@ -69,7 +70,7 @@ interface Pair {
   error: string | null;
 }
 
-const text = (v: unknown) => typeof v === 'string' && !v.includes('\u0000') && v.isWellFormed();
+const text = (v: unknown) => typeof v === 'string' && isStorableText(v);
 
 function validate(raw: unknown, opts: ImportOptions, defaultConfig: { hash: string; canonical: string } | undefined) {
   const issues: FieldIssue[] = [];

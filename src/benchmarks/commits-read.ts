@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { cursorOrderAt, jsonCursor } from '../db/cursor.ts';
 import { EventixError, ValidationError } from '../errors.ts';
 import { type Executor, run } from '../queue/executor.ts';
 import type { JsonValue } from './canonical.ts';
@@ -117,21 +119,8 @@ order by coalesce(s.committed_at, '-infinity'::timestamptz) desc, s.id desc
 limit $9
 `;
 
-function encodeCursor(at: string, id: number): string {
-  return Buffer.from(JSON.stringify({ a: at, i: id })).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { a: string; i: number } {
-  try {
-    const c = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { a?: unknown; i?: unknown };
-    if (typeof c.a === 'string' && (c.a === '-infinity' || !Number.isNaN(Date.parse(c.a))) && Number.isSafeInteger(c.i)) {
-      return { a: c.a, i: c.i as number };
-    }
-  } catch {
-    // fall through
-  }
-  throw new ValidationError([{ field: 'cursor', message: 'is not a cursor this API issued' }]);
-}
+/** Ordered by (committed_at or -infinity, id) descending. */
+const commitCursor = jsonCursor(z.object({ a: cursorOrderAt, i: z.int() }));
 
 export async function queryCommits(
   ex: Executor,
@@ -139,19 +128,18 @@ export async function queryCommits(
 ): Promise<{ commits: CommitRecord[]; nextCursor: string | null }> {
   checkFilter(f);
   const limit = f.limit ?? 50;
-  const cursor = f.cursor ? decodeCursor(f.cursor) : undefined;
+  const cursor = f.cursor ? commitCursor.decode(f.cursor) : undefined;
   const rows = await run<Row>(ex, QUERY_SQL, [...filterParams(f), cursor?.a ?? null, cursor?.i ?? null, limit + 1]).catch(
     (err: unknown) => {
-      // A forged cursor whose date JavaScript reads but PostgreSQL does not: the caller's mistake.
-      if (cursor && String((err as { code?: unknown }).code ?? '').startsWith('22')) {
-        throw new ValidationError([{ field: 'cursor', message: 'is not a cursor this API issued' }]);
-      }
-      throw err;
+      throw cursor ? commitCursor.queryError(err) : err;
     },
   );
   const page = rows.slice(0, limit);
   const last = page.at(-1);
-  return { commits: page.map(toRecord), nextCursor: rows.length > limit && last ? encodeCursor(last.order_at, last.id) : null };
+  return {
+    commits: page.map(toRecord),
+    nextCursor: rows.length > limit && last ? commitCursor.encode({ a: last.order_at, i: last.id }) : null,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { withTransaction } from '../db/transaction.ts';
 import { type FieldIssue, ValidationError } from '../errors.ts';
-import { issuesOf } from '../queue/input.ts';
+import { issuesOf } from '../validation/zod.ts';
 import { enqueueEvaluations } from './alerts/evaluate.ts';
 import { canonicalConfig } from './canonical.ts';
 import { upsertConfig } from './configs.ts';

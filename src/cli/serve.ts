@@ -7,16 +7,16 @@ import type { Config } from '../config.ts';
 import { connect } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import { createEventixMetrics, instrumentWorker } from '../metrics/eventix.ts';
-import { Registry } from '../metrics/registry.ts';
+import { createServerRegistry } from '../metrics/server-registry.ts';
 import { TaskRollup } from '../queue/rollup.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { SweepRuntime } from '../sweeps/runtime.ts';
 import { workerFromConfig } from '../worker/from-config.ts';
 import { Maintenance } from '../worker/maintenance.ts';
-import { Notifier } from '../worker/notifier.ts';
 import { loadTaskModule, type TaskDefinition } from '../worker/registry.ts';
 import type { Worker } from '../worker/worker.ts';
 import { applySchedulesFile, readSchedulesFileOrExit, schedulerFromConfig } from './commands/scheduler.ts';
+import { startProcessNotifier } from './process-notifier.ts';
 import { EXIT, fail, waitForShutdownSignal } from './runtime.ts';
 import { applySweepsFile, describeRuntime, readSweepsFileOrExit, sweepRuntimeFromConfig } from './sweeps.ts';
 
@@ -55,13 +55,10 @@ export async function runServer(config: Config, logger: Logger, opts: { worker: 
   }
   if (!authenticated) logger.warn('the API is unauthenticated (EVENTIX_API_TOKENS is not set): anyone who can reach it can use it');
 
-  // LISTEN lets remote workers' long-polls answer the moment a task is submitted.
-  let notifier: Notifier | undefined;
-  if (config.worker.listen) {
-    notifier = new Notifier((conn.database.pool as unknown as { options: object }).options, logger);
-    await notifier.start().catch((err) => logger.warn({ err }, 'LISTEN unavailable; long-polls fall back to polling'));
-  }
-  const metrics = createEventixMetrics(new Registry(), {
+  // One LISTEN for the process: it lets remote workers' long-polls answer the moment a task is
+  // submitted, and wakes every worker below.
+  const notifier = await startProcessNotifier(config, conn.database, logger);
+  const metrics = createEventixMetrics(createServerRegistry(), {
     executor: conn.database.pool,
     onCollectError: (err) => logger.warn({ err }, 'metrics scrape could not read the queue'),
   });
@@ -88,7 +85,7 @@ export async function runServer(config: Config, logger: Logger, opts: { worker: 
   let worker: Worker | undefined;
   let maintenance: Maintenance | undefined;
   if (tasks.length) {
-    worker = workerFromConfig(config, conn.database, tasks, logger);
+    worker = workerFromConfig(config, conn.database, tasks, logger, { notifier });
     instrumentWorker(metrics, worker);
     await worker.start();
   } else {
@@ -106,14 +103,14 @@ export async function runServer(config: Config, logger: Logger, opts: { worker: 
   // Benchmark sweeps of the namespaces served here; rescue and prune already run above.
   let sweepRuntime: SweepRuntime | undefined;
   if (opts.worker && sweeps) {
-    sweepRuntime = sweepRuntimeFromConfig(config, conn.database, sweeps, logger, { maintenance: false });
+    sweepRuntime = sweepRuntimeFromConfig(config, conn.database, sweeps, logger, { maintenance: false, notifier });
     for (const w of sweepRuntime.workers) instrumentWorker(metrics, w);
     await sweepRuntime.start();
   }
   // The built-in benchmark tasks (series re-evaluation, alert webhooks); `eventix api` has no workers.
   let benchmarkRuntime: BenchmarkRuntime | undefined;
   if (opts.worker) {
-    benchmarkRuntime = benchmarkRuntimeFromConfig(config, conn.database.pool, logger);
+    benchmarkRuntime = benchmarkRuntimeFromConfig(config, conn.database.pool, logger, { notifier });
     for (const w of benchmarkRuntime?.workers ?? []) instrumentWorker(metrics, w);
     await benchmarkRuntime?.start();
   }

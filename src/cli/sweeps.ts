@@ -5,6 +5,7 @@ import type { Executor } from '../queue/executor.ts';
 import { applySweeps } from '../sweeps/apply.ts';
 import { loadSweepsFile, type Sweeps } from '../sweeps/config.ts';
 import { SweepRuntime } from '../sweeps/runtime.ts';
+import type { Notifier } from '../worker/notifier.ts';
 import { EXIT } from './runtime.ts';
 
 /** Read and check EVENTIX_SWEEPS_FILE before connecting; a bad file exits 2 naming the file and the field. */
@@ -36,7 +37,7 @@ export function sweepRuntimeFromConfig(
   database: Database,
   sweeps: Sweeps,
   logger: Logger,
-  opts: { maintenance: boolean },
+  opts: { maintenance: boolean; notifier?: Notifier | undefined },
 ): SweepRuntime {
   const w = config.worker;
   return new SweepRuntime({
@@ -47,6 +48,7 @@ export function sweepRuntimeFromConfig(
     leaseSeconds: w.leaseSeconds,
     pollIntervalMs: w.pollIntervalMs,
     listen: w.listen,
+    notifier: opts.notifier,
     shutdownGraceMs: w.shutdownGraceMs,
     maintenance: opts.maintenance,
     maintenanceIntervalMs: w.maintenanceIntervalMs,

@@ -1,12 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { LEASE_MAX, LEASE_MIN } from '../api/schemas.ts';
-import { coerceError, type Logger, silentLogger } from '../logger.ts';
+import { coerceError, type Logger } from '../logger.ts';
 import { AttemptAborted } from '../worker/attempt-aborted.ts';
-import { buildRegistry, type TaskContext, type TaskDefinition } from '../worker/registry.ts';
-import { SafeEmitter } from '../worker/safe-emitter.ts';
-import { Wakeup } from '../worker/wakeup.ts';
-import type { WorkerState } from '../worker/worker.ts';
+import { type Attempt, type CoreLabels, WorkerCore } from '../worker/core.ts';
+import type { TaskDefinition } from '../worker/registry.ts';
 import {
   type ClaimedTaskJson,
   type CompleteRequest,
@@ -16,6 +12,7 @@ import {
   type TaskStatusJson,
 } from './client.ts';
 import { isLeaseLoss, toRemoteError } from './remote-errors.ts';
+import { RemoteHeartbeats } from './remote-heartbeats.ts';
 
 export interface RemoteWorkerOptions {
   /** The API to work for. Its token needs the `worker` scope. */
@@ -55,21 +52,30 @@ export interface RemoteWorkerEvents {
   'task:abandoned': [{ task: ClaimedTaskJson }];
 }
 
-interface Running {
-  task: ClaimedTaskJson;
-  controller: AbortController;
-  done: Promise<void>;
-  beating: boolean;
-}
+/**
+ * A 409/404 answer to a report means the task is no longer ours: say so as the runner understands
+ * it, with the answer's message as the reason. Only the reports are read this way: a handler that
+ * throws an API error of its own fails its attempt like any other error.
+ */
+const leaseLost = (err: Error) => new AttemptAborted('lease_lost', err.message);
 
 /** Calls that report an outcome are retried this often on network errors and 5xx answers. */
 const REPORT_ATTEMPTS = 3;
+
+const LABELS: CoreLabels = {
+  started: 'remote worker started',
+  stopped: 'remote worker stopped',
+  graceOver: 'grace period over: unfinished tasks are left to be rescued when their leases expire',
+  leftoverEvent: 'task:abandoned',
+  leftoverCount: 'abandoned',
+};
 
 /**
  * A worker that runs `defineTask()` handlers on any machine that can reach the Eventix API, with
  * no database connection: it claims over HTTP (a long-poll sized to its free slots), heartbeats each
  * running task, and reports outcomes under the fencing token of its claim. The guarantees are the
- * library Worker's: a handler whose lease is lost (409 LeaseLost at heartbeat) is aborted and its
+ * library Worker's, by construction: both run attempts, classify failures and stop through
+ * WorkerCore. A handler whose lease is lost (409 LeaseLost at heartbeat) is aborted and its
  * outcome discarded; a cancel requested while it runs aborts it and ends the task `cancelled`; a
  * timeout aborts it and fails the attempt; NonRetryableError fails at once. Events and states
  * (created → running → stopping → stopped) match the library Worker's.
@@ -81,46 +87,34 @@ const REPORT_ATTEMPTS = 3;
  * where that matters. Likewise a long-poll that stop() interrupts could, in a narrow race, have
  * claimed tasks whose answer never arrives; those are rescued the same way.
  */
-export class RemoteWorker extends SafeEmitter<RemoteWorkerEvents> {
-  readonly workerId: string;
-  private state: WorkerState = 'created';
+export class RemoteWorker extends WorkerCore<ClaimedTaskJson, RemoteWorkerEvents> {
+  protected readonly labels = LABELS;
   private readonly client: EventixClient;
-  private readonly registry: Map<string, TaskDefinition>;
-  private readonly names: string[];
   private readonly namespace: string;
-  private readonly concurrency: number;
   private readonly leaseSeconds: number;
   private readonly waitSeconds: number;
-  private readonly heartbeatIntervalMs: number;
-  private readonly shutdownGraceMs: number;
   private readonly errorDelayMs: number;
   private readonly maxErrorDelayMs: number;
-  protected readonly logger: Logger;
-  /** By fencing token, unique per claim: a task re-claimed while a stale attempt lingers is two entries. */
-  private readonly running = new Map<number, Running>();
-  private readonly wakeup = new Wakeup();
   /** Aborts the in-flight long-poll when stop() is called. */
   private readonly polling = new AbortController();
-  private loopDone: Promise<void> | undefined;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
-  private readonly beats = new Set<Promise<void>>();
+  private readonly heartbeats: RemoteHeartbeats;
 
   constructor(opts: RemoteWorkerOptions) {
-    super();
+    super({
+      tasks: opts.tasks,
+      concurrency: opts.concurrency,
+      shutdownGraceMs: opts.shutdownGraceMs,
+      workerId: opts.workerId,
+      logger: opts.logger,
+      component: 'remote-worker',
+    });
     this.client = opts.client;
-    this.registry = buildRegistry(opts.tasks);
-    this.names = [...this.registry.keys()];
     this.namespace = opts.namespace ?? 'default';
-    this.concurrency = opts.concurrency ?? 8;
     this.leaseSeconds = opts.leaseSeconds ?? 30;
     this.waitSeconds = opts.waitSeconds ?? 20;
-    this.heartbeatIntervalMs = opts.heartbeatIntervalMs ?? Math.max(250, (this.leaseSeconds * 1000) / 3);
-    this.shutdownGraceMs = opts.shutdownGraceMs ?? 30_000;
+    const heartbeatIntervalMs = opts.heartbeatIntervalMs ?? Math.max(250, (this.leaseSeconds * 1000) / 3);
     this.errorDelayMs = opts.errorDelayMs ?? 250;
     this.maxErrorDelayMs = opts.maxErrorDelayMs ?? 10_000;
-    this.workerId = opts.workerId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
-    this.logger = (opts.logger ?? silentLogger).child({ component: 'remote-worker', workerId: this.workerId });
-    if (this.names.length === 0) throw new TypeError('a worker needs at least one task definition');
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1 || this.concurrency > 1000) {
       throw new TypeError('concurrency must be a whole number from 1 to 1000');
     }
@@ -128,28 +122,26 @@ export class RemoteWorker extends SafeEmitter<RemoteWorkerEvents> {
       throw new TypeError(`leaseSeconds must be a whole number from ${LEASE_MIN} to ${LEASE_MAX}`);
     }
     if (!(this.waitSeconds >= 0 && this.waitSeconds <= 60)) throw new TypeError('waitSeconds must be from 0 to 60');
-    if (this.heartbeatIntervalMs >= this.leaseSeconds * 1000) throw new TypeError('heartbeatIntervalMs must be shorter than the lease');
+    if (heartbeatIntervalMs >= this.leaseSeconds * 1000) throw new TypeError('heartbeatIntervalMs must be shorter than the lease');
+    this.heartbeats = new RemoteHeartbeats({
+      client: this.client,
+      workerId: this.workerId,
+      leaseSeconds: this.leaseSeconds,
+      intervalMs: heartbeatIntervalMs,
+      entries: () => this.running.values(),
+      reportError: this.reportTo,
+    });
   }
 
-  get status(): WorkerState {
-    return this.state;
+  protected startBackground(): void {
+    this.heartbeats.start();
   }
 
-  /** Tasks currently running in this worker. */
-  get active(): number {
-    return this.running.size;
+  protected describe(): Record<string, unknown> {
+    return { namespace: this.namespace, tasks: this.names, concurrency: this.concurrency };
   }
 
-  async start(): Promise<void> {
-    if (this.state !== 'created') throw new Error(`cannot start a worker that is ${this.state}`);
-    this.state = 'running';
-    this.heartbeatTimer = setInterval(() => this.beatAll(), this.heartbeatIntervalMs);
-    this.loopDone = this.loop();
-    this.logger.info({ namespace: this.namespace, tasks: this.names, concurrency: this.concurrency }, 'remote worker started');
-    this.safeEmit('worker:started', { workerId: this.workerId });
-  }
-
-  private async loop(): Promise<void> {
+  protected async loop(): Promise<void> {
     let errorDelay = 0;
     while (this.state === 'running') {
       const free = this.concurrency - this.running.size;
@@ -187,137 +179,61 @@ export class RemoteWorker extends SafeEmitter<RemoteWorkerEvents> {
     }
   }
 
-  private execute(task: ClaimedTaskJson): void {
-    const controller = new AbortController();
-    const entry: Running = { task, controller, done: Promise.resolve(), beating: false };
-    this.running.set(task.fencing_token, entry);
-    this.safeEmit('task:claimed', { task });
-    entry.done = this.runAttempt(task, controller).finally(() => {
-      this.running.delete(task.fencing_token);
-      this.wakeup.wake();
-    });
+  /** Stop claiming: interrupt the long-poll in flight. */
+  protected override interruptClaims(): void {
+    this.polling.abort(new AttemptAborted('shutdown', 'the worker is shutting down'));
   }
 
-  private async runAttempt(task: ClaimedTaskJson, controller: AbortController): Promise<void> {
-    const def = this.registry.get(task.task);
-    const log = this.logger.child({ taskUid: task.uid, task: task.task });
-    const started = Date.now();
-    const timeoutSeconds = task.timeout_seconds ?? def?.defaults.timeoutSeconds ?? null;
-    const timer = timeoutSeconds
-      ? setTimeout(() => controller.abort(new AttemptAborted('timeout', `timed out after ${timeoutSeconds} s`)), timeoutSeconds * 1000)
-      : undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
-    });
-    aborted.catch(() => {});
-    let result: unknown;
-    try {
-      if (!def) throw new Error(`no handler registered for task '${task.task}'`);
-      const ctx: TaskContext = {
-        uid: task.uid,
-        task: task.task,
-        namespace: task.namespace,
-        attempt: task.attempts,
-        fencingToken: task.fencing_token,
-        signal: controller.signal,
-        logger: log,
-      };
-      // The attempt ends when the handler settles or its signal aborts, whichever is first: a
-      // handler that ignores its signal cannot hold a slot (or a lost lease) forever.
-      result = await Promise.race([Promise.resolve().then(() => def.handler(task.args, task.kwargs, ctx)), aborted]);
-      clearTimeout(timer);
-    } catch (err) {
-      clearTimeout(timer);
-      await this.onAttemptError(task, err, log);
-      return;
-    }
+  /** By fencing token, unique per claim: a task re-claimed while a stale attempt lingers is two entries. */
+  protected keyOf(task: ClaimedTaskJson): number {
+    return task.fencing_token;
+  }
+
+  protected fencingTokenOf(task: ClaimedTaskJson): number {
+    return task.fencing_token;
+  }
+
+  protected timeoutOf(task: ClaimedTaskJson): number | null {
+    return task.timeout_seconds;
+  }
+
+  protected async record(task: ClaimedTaskJson, result: unknown): Promise<boolean> {
     let json: CompleteRequest['result'];
     try {
       // What the server will store: a result JSON cannot carry fails the attempt, as in the library worker.
       json = JSON.parse(JSON.stringify(result === undefined ? null : result) ?? 'null');
     } catch (err) {
-      await this.onAttemptError(task, new TypeError(`the handler's result is not JSON-serializable: ${coerceError(err).message}`), log);
-      return;
+      throw new TypeError(`the handler's result is not JSON-serializable: ${coerceError(err).message}`);
     }
     try {
       await this.report('complete', () =>
         this.client.complete(task.uid, { worker_id: this.workerId, fencing_token: task.fencing_token, result: json }),
       );
-      this.safeEmit('task:completed', { task, result, durationMs: Date.now() - started });
+      return true;
     } catch (err) {
-      if (isLeaseLoss(err)) {
-        this.leaseLost(task, err.message, log);
-      } else if (isEventixApiError(err) && err.status < 500) {
-        // Refused (e.g. a result the server will not store): fail the attempt as the library worker does.
-        await this.onAttemptError(task, err, log);
-      } else {
-        // The lease will expire and the server's rescue will retry the task: nothing is lost.
-        this.reportError(err, 'complete');
-      }
+      if (isLeaseLoss(err)) throw leaseLost(err);
+      // Refused (e.g. a result the server will not store): fail the attempt as the library worker does.
+      if (isEventixApiError(err) && err.status < 500) throw err;
+      // The lease will expire and the server's rescue will retry the task: nothing is lost.
+      this.reportError(err, 'complete');
+      return false;
     }
   }
 
-  private async onAttemptError(task: ClaimedTaskJson, err: unknown, log: Logger): Promise<void> {
-    if (err instanceof AttemptAborted && err.reason === 'lease_lost') {
-      this.leaseLost(task, err.message, log);
-      return;
-    }
-    // Abandoned by stop(): the server rescues it when the lease expires.
-    if (err instanceof AttemptAborted && err.reason === 'shutdown') return;
-    const reason = err instanceof AttemptAborted ? err.reason : undefined;
+  protected async failAttempt(
+    task: ClaimedTaskJson,
+    err: unknown,
+    reason: AttemptAborted['reason'] | undefined,
+    retry: boolean,
+  ): Promise<{ error: RemoteTaskError; status: TaskStatusJson }> {
     const error = toRemoteError(err, reason);
-    const retry = (err as { retryable?: unknown })?.retryable !== false;
     try {
       const { status } = await this.report('fail', () =>
         this.client.fail(task.uid, { worker_id: this.workerId, fencing_token: task.fencing_token, error, retry }),
       );
-      log.warn({ err: coerceError(err), status }, 'task attempt failed');
-      this.safeEmit('task:failed', { task, error, status });
+      return { error, status };
     } catch (failErr) {
-      if (isLeaseLoss(failErr)) this.leaseLost(task, failErr.message, log);
-      // The lease will expire and the server's rescue will retry the task: nothing is lost.
-      else this.reportError(failErr, 'fail');
-    }
-  }
-
-  private leaseLost(task: ClaimedTaskJson, reason: string, log: Logger): void {
-    log.warn({ reason }, 'lease lost: the outcome of this attempt is discarded');
-    this.safeEmit('task:lease-lost', { task, reason });
-  }
-
-  /** One heartbeat per running task (the API renews one lease per call), all at once; a task's next waits for its last. */
-  private beatAll(): void {
-    for (const entry of this.running.values()) {
-      if (entry.beating || entry.controller.signal.aborted) continue;
-      entry.beating = true;
-      const beat = this.beat(entry).finally(() => {
-        entry.beating = false;
-        this.beats.delete(beat);
-      });
-      this.beats.add(beat);
-    }
-  }
-
-  private async beat(entry: Running): Promise<void> {
-    const { task, controller } = entry;
-    try {
-      const r = await this.client.heartbeat(
-        task.uid,
-        { worker_id: this.workerId, fencing_token: task.fencing_token, lease_seconds: this.leaseSeconds },
-        // A heartbeat stuck on the network must not hold up the next one until the lease is gone.
-        { signal: AbortSignal.any([controller.signal, AbortSignal.timeout(Math.max(1000, this.leaseSeconds * 500))]) },
-      );
-      if (r.cancel_requested) controller.abort(new AttemptAborted('cancelled', 'the task was cancelled'));
-    } catch (err) {
-      if (controller.signal.aborted) return;
-      if (isLeaseLoss(err)) {
-        controller.abort(
-          new AttemptAborted('lease_lost', `the task is no longer held by this worker (${err.problem.detail ?? err.message})`),
-        );
-      } else {
-        // A missed heartbeat is not a lost lease: the next one may still renew it in time.
-        this.reportError(err, 'heartbeat');
-      }
+      throw isLeaseLoss(failErr) ? leaseLost(failErr) : failErr;
     }
   }
 
@@ -339,46 +255,12 @@ export class RemoteWorker extends SafeEmitter<RemoteWorkerEvents> {
     }
   }
 
-  /**
-   * Stop claiming (an in-flight long-poll is interrupted), let running tasks finish within the
-   * grace period, then abort the rest and resolve once nothing of ours runs. Unlike the library
-   * Worker, which releases such tasks, these are rescued by the server when their lease expires.
-   */
-  async stop(): Promise<void> {
-    if (this.state === 'stopped' || this.state === 'created') {
-      this.state = 'stopped';
-      return;
-    }
-    if (this.state === 'stopping') {
-      await new Promise<void>((resolve) => this.once('worker:stopped', () => resolve()));
-      return;
-    }
-    this.state = 'stopping';
-    this.polling.abort(new AttemptAborted('shutdown', 'the worker is shutting down'));
-    this.wakeup.wake();
-    await this.loopDone;
+  /** The API has no release route: they are left to be rescued when their leases expire. */
+  protected async handBack(leftovers: Attempt<ClaimedTaskJson>[]): Promise<ReadonlySet<number>> {
+    return new Set(leftovers.map((e) => e.task.fencing_token));
+  }
 
-    const inFlight = () => Promise.all([...this.running.values()].map((e) => e.done));
-    let graceTimer: NodeJS.Timeout | undefined;
-    await Promise.race([inFlight(), new Promise((r) => (graceTimer = setTimeout(r, this.shutdownGraceMs)))]);
-    clearTimeout(graceTimer);
-
-    const leftovers = [...this.running.values()];
-    for (const e of leftovers) {
-      e.controller.abort(new AttemptAborted('shutdown', 'the worker is shutting down'));
-      this.safeEmit('task:abandoned', { task: e.task });
-    }
-    if (leftovers.length) {
-      this.logger.warn(
-        { abandoned: leftovers.length },
-        'grace period over: unfinished tasks are left to be rescued when their leases expire',
-      );
-      await inFlight();
-    }
-    clearInterval(this.heartbeatTimer);
-    await Promise.all(this.beats);
-    this.state = 'stopped';
-    this.logger.info({ abandoned: leftovers.length }, 'remote worker stopped');
-    this.safeEmit('worker:stopped', { workerId: this.workerId, abandoned: leftovers.length });
+  protected async stopBackground(): Promise<void> {
+    await this.heartbeats.stop();
   }
 }

@@ -13,14 +13,19 @@ export type Drizzle = NodePgDatabase<typeof schema>;
 export interface Database {
   pool: pg.Pool;
   db: Drizzle;
+  /**
+   * The settings the pool's connections are made with (server, credentials, type parsers), for a
+   * connection of one's own outside the pool: the process's LISTEN connection (Notifier).
+   */
+  connection: pg.ClientConfig;
   close(): Promise<void>;
 }
 
 /**
  * The type parsers of Eventix's own connections: bigint (int8) columns as JS numbers, since ids
  * and fencing tokens stay far below 2^53; everything else as pg parses it. Passed to every pool
- * we create, and through `pool.options` to the clients built from it (the notifier's LISTEN
- * connection). Never set on pg's global parsers: that changed int8 for every pg user in the host
+ * we create, and through Database.connection to the clients made outside it (the notifier's
+ * LISTEN connection). Never set on pg's global parsers: that changed int8 for every pg user in the host
  * process, including its own pools and other libraries.
  */
 export const pgTypes = new pg.TypeOverrides();
@@ -34,14 +39,14 @@ export function createDatabase(opts: {
   /** Prepare the hot statements once per connection (default on). Off behind PgBouncer < 1.21 in transaction mode. */
   preparedStatements?: boolean;
 }): Database {
-  const pool = new pg.Pool({
+  const connection: pg.ClientConfig = {
     connectionString: opts.url,
-    max: opts.max ?? 10,
     application_name: opts.applicationName ?? 'eventix',
     types: pgTypes,
     // Keeps a dead server from hanging a request forever; the pool reports and we retry upstream.
     connectionTimeoutMillis: 10_000,
-  });
+  };
+  const pool = new pg.Pool({ ...connection, max: opts.max ?? 10 });
   // An idle client losing its connection (server restart, PgBouncer recycle) must not crash the process.
   pool.on('error', (err) => opts.logger?.warn({ err }, 'idle database connection failed'));
   // pg-pool listens to a client's 'error' only while it is idle: one that loses its connection
@@ -55,6 +60,7 @@ export function createDatabase(opts: {
   return {
     pool,
     db,
+    connection,
     async close() {
       if (closed) return;
       closed = true;

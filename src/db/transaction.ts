@@ -5,7 +5,8 @@ import { connectClient } from './connection-errors.ts';
 /**
  * Run `fn` in a transaction on a connection of its own: commit when it resolves, roll back when
  * it throws. A connection whose rollback failed is in an unknown state, so it is destroyed rather
- * than handed to the next caller.
+ * than handed to the next caller. The one begin/commit of the code base: every transaction goes
+ * through here, so that rule holds everywhere.
  */
 export async function withTransaction<T>(pool: Pick<pg.Pool, 'connect'>, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await connectClient(pool);

@@ -1,4 +1,5 @@
-import { NAME_PATTERN, type SubmitInput } from '../queue/input.ts';
+import type { SubmitInput } from '../queue/input.ts';
+import { NAME_PATTERN } from '../validation/names.ts';
 import type { EventRecord } from './events.ts';
 import { type Filter, filterSchema } from './filter.ts';
 import { TRIGGER_NAME_PATTERN } from './triggers.ts';

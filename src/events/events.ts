@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors.ts';
 import { type Executor, run } from '../queue/executor.ts';
-import { issuesOf, jsonValue, NAME_MESSAGE, NAME_PATTERN, PRIORITY_MAX, PRIORITY_MIN } from '../queue/input.ts';
+import { PRIORITY_MAX, PRIORITY_MIN } from '../queue/input.ts';
 import { decodeCursor, encodeCursor } from '../queue/list.ts';
+import { jsonValue } from '../validation/json.ts';
+import { NAME_MESSAGE, NAME_PATTERN } from '../validation/names.ts';
+import { issuesOf } from '../validation/zod.ts';
 import { checkDocument, storableString } from './json.ts';
 
 /** A JSON value, as payloads hold them (assignable to a task's args and kwargs). */

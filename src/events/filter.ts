@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { jsonValue } from '../queue/input.ts';
+import { jsonValue } from '../validation/json.ts';
 import { checkDocument, jsonEqual } from './json.ts';
 import { POINTER_MESSAGE, POINTER_PATTERN, resolvePointer } from './pointer.ts';
 

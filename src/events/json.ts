@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { isStorableText as storable } from '../validation/storable.ts';
+import { storable as storableSchema } from '../validation/zod.ts';
 
 /** Deep equality of JSON values: objects by their keys (in any order), arrays item by item. */
 export function jsonEqual(a: unknown, b: unknown): boolean {
@@ -13,10 +15,8 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   return ka.every((k) => Object.hasOwn(b, k) && jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
-const storable = (s: string) => !s.includes('\u0000') && s.isWellFormed();
-
 /** A string PostgreSQL can store: no NUL characters, no lone surrogates. */
-export const storableString = () => z.string().refine(storable, { error: 'must not contain NUL characters or lone surrogates' });
+export const storableString = () => storableSchema(z.string());
 
 /**
  * Check a raw JSON document before a recursive schema sees it, iteratively (so depth itself cannot

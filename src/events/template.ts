@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { type FieldIssue, ValidationError } from '../errors.ts';
-import { jsonValue, NAME_PATTERN, type SubmitInput, submitSchema } from '../queue/input.ts';
+import { type SubmitInput, submitSchema } from '../queue/input.ts';
+import { jsonValue } from '../validation/json.ts';
+import { NAME_PATTERN } from '../validation/names.ts';
 import { checkDocument } from './json.ts';
 import { isPointer, POINTER_MESSAGE, resolvePointer } from './pointer.ts';
 

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { TriggerExists, TriggerNotFound, ValidationError } from '../errors.ts';
 import { type Executor, run } from '../queue/executor.ts';
-import { issuesOf, NAME_PATTERN } from '../queue/input.ts';
+import { NAME_PATTERN } from '../validation/names.ts';
+import { issuesOf } from '../validation/zod.ts';
 import { type Filter, filterSchema } from './filter.ts';
 import { type TriggerTemplate, templateSchema } from './template.ts';
 

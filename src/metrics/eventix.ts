@@ -1,10 +1,10 @@
 /** The standard Eventix metrics on a Registry, and the helpers that feed them. */
 
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Executor } from '../queue/executor.ts';
 import { DEPTH_STATUSES, type NamespaceDepth, queueDepth } from '../queue/stats.ts';
 import type { SubmitResult } from '../queue/submit.ts';
 import type { WorkerEvents } from '../worker/worker.ts';
-import { type Counter, DEFAULT_BUCKETS, type Gauge, type Histogram, type Registry } from './registry.ts';
 
 /** How an attempt that failed ended: retried later, failed for good, or cancelled while running. */
 export type FailureOutcome = 'retry' | 'error' | 'cancelled';
@@ -67,68 +67,84 @@ export function createEventixMetrics(registry: Registry, opts: EventixMetricsOpt
   };
   const byNamespace = (rows: NamespaceDepth[]) => new Map(rows.map((r) => [r.namespace, r]));
 
+  const registers = [registry];
   const metrics: EventixMetrics = {
     registry,
-    tasksSubmitted: registry.counter({
+    tasksSubmitted: new Counter({
       name: 'eventix_tasks_submitted_total',
       help: 'Tasks created by submissions (merges into a waiting task by unique_key are not counted).',
       labelNames: ['namespace'],
+      registers,
     }),
-    tasksClaimed: registry.counter({
+    tasksClaimed: new Counter({
       name: 'eventix_tasks_claimed_total',
       help: 'Tasks claimed by this process’s workers.',
       labelNames: ['namespace'],
+      registers,
     }),
-    tasksCompleted: registry.counter({
+    tasksCompleted: new Counter({
       name: 'eventix_tasks_completed_total',
       help: 'Task attempts completed successfully by this process’s workers.',
       labelNames: ['namespace'],
+      registers,
     }),
-    tasksFailed: registry.counter({
+    tasksFailed: new Counter({
       name: 'eventix_tasks_failed_total',
       help: 'Task attempts that failed in this process’s workers, by outcome: retry, error (final) or cancelled.',
       labelNames: ['namespace', 'outcome'],
+      registers,
     }),
-    tasksRescued: registry.counter({
+    tasksRescued: new Counter({
       name: 'eventix_tasks_rescued_total',
       help: 'Tasks whose lease expired, returned to the queue (or failed) by this process’s maintenance.',
+      registers,
     }),
-    httpRequestDuration: registry.histogram({
+    httpRequestDuration: new Histogram({
       name: 'eventix_http_request_duration_seconds',
       help: 'HTTP request durations in seconds, by method, route pattern and status code.',
       labelNames: ['method', 'route', 'status'],
-      buckets: opts.httpBuckets ?? DEFAULT_BUCKETS,
+      // prom-client's defaults (5 ms to 10 s) when not given.
+      ...(opts.httpBuckets ? { buckets: [...opts.httpBuckets] } : {}),
+      registers,
     }),
-    queueDepth: registry.gauge({
+    queueDepth: new Gauge({
       name: 'eventix_queue_depth',
       help: 'Tasks waiting (scheduled, retry; due or not) or running (processing), by namespace, read at scrape time.',
       labelNames: ['namespace', 'status'],
-      collect: async (gauge) => {
+      registers,
+      async collect() {
         const rows = await loadDepth();
-        gauge.reset();
+        this.reset();
         if (!rows) return;
         const found = byNamespace(rows);
         for (const namespace of [...known].sort()) {
           const counts = found.get(namespace)?.counts;
-          for (const status of DEPTH_STATUSES) gauge.set({ namespace, status }, counts?.[status] ?? 0);
+          for (const status of DEPTH_STATUSES) this.set({ namespace, status }, counts?.[status] ?? 0);
         }
       },
     }),
-    queueOldestWaitingAge: registry.gauge({
+    queueOldestWaitingAge: new Gauge({
       name: 'eventix_queue_oldest_waiting_age_seconds',
       help: 'Seconds since the oldest due waiting task became due (now - eta), 0 when none is due, read at scrape time.',
       labelNames: ['namespace'],
-      collect: async (gauge) => {
+      registers,
+      async collect() {
         const rows = await loadDepth();
-        gauge.reset();
+        this.reset();
         if (!rows) return;
         const found = byNamespace(rows);
-        for (const namespace of [...known].sort()) gauge.set({ namespace }, found.get(namespace)?.oldestWaitingAgeSeconds ?? 0);
+        for (const namespace of [...known].sort()) this.set({ namespace }, found.get(namespace)?.oldestWaitingAgeSeconds ?? 0);
       },
     }),
-    collectErrors: registry.counter({
+    collectErrors: new Counter({
       name: 'eventix_metrics_collect_errors_total',
       help: 'Scrapes whose database read for the queue gauges failed.',
+      registers,
+      // prom-client reads every metric of a scrape at once: without waiting for the shared read
+      // (started by the gauges above), this scrape would render the count before its own failure.
+      async collect() {
+        await loadDepth();
+      },
     }),
   };
   return metrics;

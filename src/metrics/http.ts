@@ -1,6 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
-import { type Histogram, PROMETHEUS_CONTENT_TYPE, type Registry } from './registry.ts';
+import type { Histogram, Registry } from 'prom-client';
 
 /** The route label of a request no route matched: raw paths would make label values unbounded. */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -38,7 +38,10 @@ function routeOf(c: Context, self: MiddlewareHandler, status: number): string {
   return route.path;
 }
 
-/** A Hono handler serving the registry for Prometheus: `app.get('/metrics', metricsHandler(registry))`. */
+/**
+ * A Hono handler serving the registry for Prometheus: `app.get('/metrics', metricsHandler(registry))`.
+ * The registry's own content type: the text format 0.0.4 unless it was built for OpenMetrics.
+ */
 export function metricsHandler(registry: Registry): (c: Context) => Promise<Response> {
-  return async (c) => c.body(await registry.render(), 200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE });
+  return async (c) => c.body(await registry.metrics(), 200, { 'Content-Type': registry.contentType });
 }

@@ -1,36 +1,18 @@
+import { jsonValue } from '../validation/json.ts';
 import { type Executor, run } from './executor.ts';
-import { jsonValue } from './input.ts';
+import { failedAttemptSet, RETRIES_REMAIN } from './failure-sql.ts';
 import { explainLoss, type Lease } from './ownership.ts';
 import type { TaskStatus } from './states.ts';
 import type { TaskError } from './task.ts';
 
 /**
- * End an attempt in failure, guarded by ownership like every worker change. The next status is
- * decided here, in one statement, from the row itself: `cancelled` if a cancel was requested
- * while it ran; `retry` with eta = now + backoff while retries remain and the error is
- * retryable; otherwise `error`, kept until error_expires.
+ * End an attempt in failure, guarded by ownership like every worker change: one statement that
+ * decides the next status from the row (see failedAttemptSet). $4 false (a non-retryable error)
+ * fails at once, whatever retries remain.
  */
 const FAIL_SQL = `
-update tasks t set
-  status = case
-    when t.cancel_requested then 'cancelled'
-    when $4::boolean and t.retry and (t.max_retries is null or t.attempts <= t.max_retries) then 'retry'
-    else 'error' end,
-  eta = case
-    when not t.cancel_requested and $4::boolean and t.retry and (t.max_retries is null or t.attempts <= t.max_retries)
-      then now() + make_interval(secs => eventix_backoff_seconds(t.error_eta_inc, t.error_eta_max, t.attempts))
-    else t.eta end,
-  error = $5::jsonb,
-  lease_expires_at = null,
-  finished_at = case
-    when not t.cancel_requested and $4::boolean and t.retry and (t.max_retries is null or t.attempts <= t.max_retries) then null
-    else now() end,
-  expires_at = case
-    when not t.cancel_requested and $4::boolean and t.retry and (t.max_retries is null or t.attempts <= t.max_retries) then null
-    when t.error_expires is null then null
-    else now() + make_interval(secs => t.error_expires) end,
-  updated_at = now(),
-  revision = t.revision + 1
+update tasks t set${failedAttemptSet(`$4::boolean and ${RETRIES_REMAIN}`)},
+  error = $5::jsonb
 where t.uid = $1 and t.status = 'processing' and t.worker_id = $2 and t.fencing_token = $3
 returning t.status, t.eta, t.namespace
 `;

@@ -1,4 +1,5 @@
-import { ValidationError } from '../errors.ts';
+import { z } from 'zod';
+import { type CursorCodec, cursorTimestamp, jsonCursor } from '../db/cursor.ts';
 import { type Executor, run } from './executor.ts';
 import type { TaskStatus } from './states.ts';
 import { type Task, type TaskRowRaw, toTask } from './task.ts';
@@ -51,46 +52,19 @@ export interface Cursor {
   i: number;
 }
 
+/** A cursor over rows ordered by (created_at, id) descending: events, runs, schedule fires. */
+const createdCursor: CursorCodec<Cursor> = jsonCursor(z.object({ c: cursorTimestamp, i: z.int() }));
+
 export function encodeCursor(createdAt: string, id: number): string {
-  return Buffer.from(JSON.stringify({ c: createdAt, i: id } satisfies Cursor)).toString('base64url');
+  return createdCursor.encode({ c: createdAt, i: id });
 }
 
 export function decodeCursor(cursor: string): Cursor {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Cursor;
-    if (typeof parsed.c === 'string' && !Number.isNaN(Date.parse(parsed.c)) && Number.isSafeInteger(parsed.i)) return parsed;
-  } catch {
-    // fall through
-  }
-  throw invalidCursor();
+  return createdCursor.decode(cursor);
 }
 
-function invalidCursor(): ValidationError {
-  return new ValidationError([{ field: 'cursor', message: 'is not a cursor this API issued' }]);
-}
-
-/** A task list's cursor: the id of the last task on the page. */
-function encodeTaskCursor(id: number): string {
-  return Buffer.from(JSON.stringify({ i: id })).toString('base64url');
-}
-
-function decodeTaskCursor(cursor: string): number {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { i?: unknown };
-    if (
-      parsed &&
-      typeof parsed === 'object' &&
-      Object.keys(parsed).length === 1 &&
-      Number.isSafeInteger(parsed.i) &&
-      (parsed.i as number) > 0
-    ) {
-      return parsed.i as number;
-    }
-  } catch {
-    // Not base64url JSON: the same answer as any other cursor we did not issue.
-  }
-  throw invalidCursor();
-}
+/** A task list's cursor: the id of the last task on the page, and nothing else. */
+const taskCursor = jsonCursor(z.strictObject({ i: z.int().positive() }));
 
 function filterParams(f: ListFilter): unknown[] {
   return [
@@ -107,13 +81,13 @@ function filterParams(f: ListFilter): unknown[] {
 
 export async function listTasks(ex: Executor, f: ListFilter): Promise<{ tasks: Task[]; nextCursor: string | null }> {
   const limit = f.limit ?? 50;
-  const after = f.cursor ? decodeTaskCursor(f.cursor) : null;
+  const after = f.cursor ? taskCursor.decode(f.cursor).i : null;
   const rows = await run<TaskRowRaw & { id: number }>(ex, LIST_SQL, [...filterParams(f), after, limit + 1]);
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return {
     tasks: page.map(toTask),
-    nextCursor: rows.length > limit && last ? encodeTaskCursor(last.id) : null,
+    nextCursor: rows.length > limit && last ? taskCursor.encode({ i: last.id }) : null,
   };
 }
 

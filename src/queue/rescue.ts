@@ -1,4 +1,5 @@
 import { type Executor, run } from './executor.ts';
+import { failedAttemptSet, RETRIES_REMAIN } from './failure-sql.ts';
 import type { TaskStatus } from './states.ts';
 
 /**
@@ -17,30 +18,12 @@ with expired as (
   limit $1
   for update skip locked
 )
-update tasks t set
-  status = case
-    when t.cancel_requested then 'cancelled'
-    when t.retry and (t.max_retries is null or t.attempts <= t.max_retries) then 'retry'
-    else 'error' end,
-  eta = case
-    when not t.cancel_requested and t.retry and (t.max_retries is null or t.attempts <= t.max_retries)
-      then now() + make_interval(secs => eventix_backoff_seconds(t.error_eta_inc, t.error_eta_max, t.attempts))
-    else t.eta end,
+update tasks t set${failedAttemptSet(RETRIES_REMAIN)},
   error = jsonb_build_object(
     'class', 'LeaseExpired',
     'message', 'the lease of worker ' || t.worker_id || ' expired before the task finished',
     'reason', 'lease_expired',
-    'payload', jsonb_build_object('worker_id', t.worker_id, 'lease_expires_at', t.lease_expires_at)),
-  lease_expires_at = null,
-  finished_at = case
-    when not t.cancel_requested and t.retry and (t.max_retries is null or t.attempts <= t.max_retries) then null
-    else now() end,
-  expires_at = case
-    when not t.cancel_requested and t.retry and (t.max_retries is null or t.attempts <= t.max_retries) then null
-    when t.error_expires is null then null
-    else now() + make_interval(secs => t.error_expires) end,
-  updated_at = now(),
-  revision = t.revision + 1
+    'payload', jsonb_build_object('worker_id', t.worker_id, 'lease_expires_at', t.lease_expires_at))
 from expired
 where t.id = expired.id
 returning t.uid, t.status

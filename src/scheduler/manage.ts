@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { textCursor } from '../db/cursor.ts';
 import { ScheduleExists, ScheduleNotFound, ValidationError } from '../errors.ts';
 import { type Executor, run } from '../queue/executor.ts';
 import { nextFireAfter } from './cron.ts';
@@ -126,21 +128,18 @@ export interface ScheduleFilter {
 /** By name, with keyset pagination: the cursor is the last name of the previous page. */
 export async function listSchedules(ex: Executor, f: ScheduleFilter = {}): Promise<{ schedules: Schedule[]; nextCursor: string | null }> {
   const limit = f.limit ?? 100;
-  const after = f.cursor === undefined ? null : decodeCursor(f.cursor);
+  const after = f.cursor === undefined ? null : nameCursor.decode(f.cursor);
   const rows = await run<ScheduleRowRaw>(ex, LIST_SQL, [f.namespace ?? null, f.enabled ?? null, after, limit + 1]);
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return {
     schedules: page.map(toSchedule),
-    nextCursor: rows.length > limit && last ? Buffer.from(last.name).toString('base64url') : null,
+    nextCursor: rows.length > limit && last ? nameCursor.encode(last.name) : null,
   };
 }
 
-function decodeCursor(cursor: string): string {
-  const name = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!SCHEDULE_NAME_PATTERN.test(name)) throw new ValidationError([{ field: 'cursor', message: 'is not a cursor this API issued' }]);
-  return name;
-}
+/** The schedule list's cursor: the last name of the page, as is (names are plain ASCII). */
+const nameCursor = textCursor(z.string().regex(SCHEDULE_NAME_PATTERN));
 
 function asInput(s: Schedule): ScheduleInput {
   return {

@@ -1,31 +1,11 @@
 import type pg from 'pg';
-import { connectClient } from '../db/connection-errors.ts';
+import { withTransaction } from '../db/transaction.ts';
 import { ScheduleNotFound } from '../errors.ts';
 import { run } from '../queue/executor.ts';
 import type { Task } from '../queue/task.ts';
 import { nextFireAfter } from './cron.ts';
 import { recordFires } from './fire.ts';
 import { type ScheduleRowRaw, toSchedule } from './schedule.ts';
-
-/** Run `fn` in a transaction on a client of `pool`: committed if it returns, rolled back if it throws. */
-export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await connectClient(pool);
-  let broken: Error | undefined;
-  try {
-    await client.query('begin');
-    const result = await fn(client);
-    await client.query('commit');
-    return result;
-  } catch (err) {
-    await client.query('rollback').catch((e: Error) => {
-      broken = e;
-    });
-    throw err;
-  } finally {
-    // A client whose rollback failed has a dead or confused connection: destroy it, don't pool it.
-    client.release(broken);
-  }
-}
 
 const LOCK_SQL = 'select * from schedules where name = $1 for update';
 const TOUCH_SQL = 'update schedules set last_fired_at = greatest(last_fired_at, $2::timestamptz), updated_at = now() where name = $1';
@@ -43,7 +23,7 @@ export interface ManualFire {
  */
 export async function runSchedule(pool: pg.Pool, name: string, opts: { now?: Date } = {}): Promise<ManualFire> {
   const now = opts.now ?? new Date();
-  return inTransaction(pool, async (client) => {
+  return withTransaction(pool, async (client) => {
     const [row] = await run<ScheduleRowRaw>(client, LOCK_SQL, [name]);
     if (!row) throw new ScheduleNotFound(name);
     const schedule = toSchedule(row);

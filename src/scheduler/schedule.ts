@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type FieldIssue, ValidationError } from '../errors.ts';
-import { issuesOf, normalizeSubmit, type SubmitInput, submitSchema } from '../queue/input.ts';
+import { normalizeSubmit, type SubmitInput, submitSchema } from '../queue/input.ts';
+import { issuesOf } from '../validation/zod.ts';
 import { validateSchedule } from './cron.ts';
 
 /**

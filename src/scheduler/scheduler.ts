@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type pg from 'pg';
-import { connectClient } from '../db/connection-errors.ts';
+import { withTransaction } from '../db/transaction.ts';
 import { coerceError, type Logger, silentLogger } from '../logger.ts';
 import { run } from '../queue/executor.ts';
 import { type FireOutcome, recordFires } from './fire.ts';
@@ -207,11 +207,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   private async runBatch(now: Date, failed: number[], result: TickResult): Promise<{ claimed: number; events: (() => void)[] }> {
-    const client = await connectClient(this.pool);
-    const events: (() => void)[] = [];
-    let broken: Error | undefined;
-    try {
-      await client.query('begin');
+    return withTransaction(this.pool, async (client) => {
+      const events: (() => void)[] = [];
       const rows = await run<ScheduleRowRaw>(client, DUE_SQL, [now, failed, this.batchSize]);
       for (const row of rows) {
         await client.query('savepoint schedule');
@@ -224,16 +221,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
           events.push(() => this.report(err, row.name));
         }
       }
-      await client.query('commit');
       return { claimed: rows.length, events };
-    } catch (err) {
-      await client.query('rollback').catch((e: Error) => {
-        broken = e;
-      });
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   private async fireOne(client: pg.PoolClient, row: ScheduleRowRaw, now: Date, result: TickResult): Promise<(() => void)[]> {

@@ -2,10 +2,10 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { median } from '../benchmarks/changes/stats.ts';
 import { FULL_SHA } from '../benchmarks/git.ts';
+import { withTransaction } from '../db/transaction.ts';
 import { NonRetryableError } from '../errors.ts';
 import { type Executor, run } from '../queue/executor.ts';
 import { submitMany } from '../queue/submit.ts';
-import { inTransaction } from '../scheduler/run.ts';
 import type { TaskContext } from '../worker/registry.ts';
 import { submitSteps } from './bisect-hooks.ts';
 import { classify, planStep, type Verdict } from './bisect-plan.ts';
@@ -93,7 +93,7 @@ export async function runBisectStep(deps: SweepDeps, kwargs: Record<string, unkn
       }
     }
   }
-  const result = await inTransaction(deps.pool, (client) => step(client, sweep, id));
+  const result = await withTransaction(deps.pool, (client) => step(client, sweep, id));
   ctx.logger.info({ ...result, sweep: sweep.name }, 'bisection step');
   return result;
 }

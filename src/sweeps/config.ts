@@ -9,8 +9,9 @@ import { repoKey } from '../benchmarks/repos.ts';
 import { EventixError } from '../errors.ts';
 import { type Filter, filterSchema } from '../events/filter.ts';
 import { coerceError } from '../logger.ts';
-import { jsonValue, NAME_PATTERN } from '../queue/input.ts';
 import { validateSchedule } from '../scheduler/cron.ts';
+import { jsonValue } from '../validation/json.ts';
+import { NAME_PATTERN } from '../validation/names.ts';
 
 /**
  * EVENTIX_SWEEPS_FILE: the benchmark sweeps this deployment runs, as JSON. Sweeps exist only here,

@@ -1,10 +1,10 @@
 import { cleanupCommits } from '../benchmarks/commits.ts';
 import { determineCommits } from '../benchmarks/determine.ts';
+import { withTransaction } from '../db/transaction.ts';
 import { NonRetryableError } from '../errors.ts';
 import { run } from '../queue/executor.ts';
 import type { SubmitInput } from '../queue/input.ts';
 import { submitMany } from '../queue/submit.ts';
-import { inTransaction } from '../scheduler/run.ts';
 import type { Sweep } from './config.ts';
 import { failPairsOfErroredTasks } from './pairs.ts';
 import { BENCHMARK_TASK, type BenchmarkKwargs, claimPair, type SweepDeps } from './run.ts';
@@ -99,7 +99,7 @@ export async function fireSweep(deps: SweepDeps, name: string, signal?: AbortSig
   const submitted: FireResult['submitted'] = [];
   const skipped: FireResult['skipped'] = [];
   if (pairs.length) {
-    await inTransaction(deps.pool, async (client) => {
+    await withTransaction(deps.pool, async (client) => {
       const results = await submitMany(
         client,
         pairs.map((p) => benchmarkSubmit(sweep, p.sha, p.config.hash)),

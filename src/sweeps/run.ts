@@ -6,10 +6,10 @@ import { markCommits } from '../benchmarks/commits.ts';
 import { machineEnvironment } from '../benchmarks/environment.ts';
 import { FULL_SHA } from '../benchmarks/git.ts';
 import { type PreparedResults, prepareResults, storeResults } from '../benchmarks/ingest.ts';
+import { withTransaction } from '../db/transaction.ts';
 import { NonRetryableError, ValidationError } from '../errors.ts';
 import { coerceError, type Logger } from '../logger.ts';
 import type { Executor } from '../queue/executor.ts';
-import { inTransaction } from '../scheduler/run.ts';
 import type { TaskContext } from '../worker/registry.ts';
 import { bisectionRunStored } from './bisect-hooks.ts';
 import type { Sweep, SweepConfig, Sweeps } from './config.ts';
@@ -241,7 +241,7 @@ export async function runBenchmark(deps: SweepDeps, kwargs: Partial<BenchmarkKwa
         'the pair is no longer owned by this attempt (its lease was lost, or the pair was taken); its results are not stored',
       );
     if (!(await markOwnedPair(deps.pool, pair, 'benchmark_complete'))) throw notOwned();
-    const stored = await inTransaction(deps.pool, async (client) => {
+    const stored = await withTransaction(deps.pool, async (client) => {
       if (!(await lockOwnedPair(client, pair))) throw notOwned();
       const r = await storeResults(client, merge(prepared));
       // Cannot be refused now that both rows are locked; checked anyway, as every pair write is.

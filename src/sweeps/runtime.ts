@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { coerceError, type Logger, silentLogger } from '../logger.ts';
+import type { Notifier } from '../worker/notifier.ts';
 import { defineTask, type TaskDefinition } from '../worker/registry.ts';
 import { Worker } from '../worker/worker.ts';
 import { runBisectStep } from './bisect.ts';
@@ -29,6 +30,8 @@ export interface SweepRuntimeOptions {
   leaseSeconds?: number;
   pollIntervalMs?: number;
   listen?: boolean;
+  /** The process's shared LISTEN connection, for every worker here (see WorkerOptions.notifier). */
+  notifier?: Notifier | undefined;
   shutdownGraceMs?: number;
   /** Run rescue and prune in one of these workers (off when the process has another worker or maintenance). */
   maintenance?: boolean;
@@ -105,6 +108,7 @@ export class SweepRuntime {
       leaseSeconds: o.leaseSeconds,
       pollIntervalMs: o.pollIntervalMs,
       listen: o.listen,
+      notifier: o.notifier,
       shutdownGraceMs: o.shutdownGraceMs,
       maintenance,
       maintenanceIntervalMs: o.maintenanceIntervalMs,

@@ -22,6 +22,16 @@ export interface NotifierEvents {
  */
 const MAX_RETRY_MS = 2_000;
 
+/**
+ * The settings a pool was made with, for a LISTEN connection of its own when the caller gave none
+ * (a library user who passes only `pool`). pg passes the same object to every client the pool
+ * makes, so a client built from it reaches the same server with the same credentials and type
+ * parsers. The CLI passes Database.connection instead.
+ */
+export function poolConnectionConfig(pool: pg.Pool): pg.ClientConfig {
+  return pool.options;
+}
+
 export interface NotifierOptions {
   /** First reconnect delay; doubles per failed attempt up to `maxRetryMs`, with jitter (see reconnectDelay). */
   baseRetryMs?: number;
@@ -35,6 +45,9 @@ export interface NotifierOptions {
  * it logs a warning, reconnects with capped exponential backoff plus jitter, and after
  * reconnecting emits one '*' notify: anything submitted meanwhile woke nobody. Through PgBouncer
  * in transaction mode LISTEN does not work; run workers with listen off there.
+ *
+ * One per process is enough: workers (WorkerOptions.notifier) and the API's long-polls subscribe
+ * to the same one, and whoever made it starts and stops it.
  */
 export class Notifier extends EventEmitter<NotifierEvents> {
   private client: pg.Client | undefined;
@@ -51,6 +64,9 @@ export class Notifier extends EventEmitter<NotifierEvents> {
     private readonly opts: NotifierOptions = {},
   ) {
     super();
+    // Shared by every worker of a process and by each API long-poll in flight: more than the
+    // default 10 listeners is normal, not a leak. Each subscriber unsubscribes when it stops.
+    this.setMaxListeners(0);
   }
 
   /** LISTEN is in place right now. */

@@ -2,8 +2,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from '../logger.ts';
 import type { Executor } from '../queue/executor.ts';
-import { NAME_PATTERN, type SubmitInput } from '../queue/input.ts';
+import type { SubmitInput } from '../queue/input.ts';
 import { type SubmitResult, submit } from '../queue/submit.ts';
+import { NAME_PATTERN } from '../validation/names.ts';
 
 export interface TaskContext {
   uid: string;

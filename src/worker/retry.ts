@@ -13,7 +13,7 @@ export async function completeRetrying(
   task: ClaimedTask,
   result: unknown,
   opts: { leaseSeconds: number; signal: AbortSignal; reportError: (err: unknown, during: string) => void },
-): Promise<void> {
+): Promise<undefined> {
   const giveUpAt = Date.now() + opts.leaseSeconds * 1000;
   for (let attempt = 1; ; attempt++) {
     try {

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Logger } from '../logger.ts';
 import type { TaskStatus } from '../queue/states.ts';
 import type { ClaimedTask, TaskError } from '../queue/task.ts';
+import type { Notifier } from './notifier.ts';
 import type { TaskDefinition } from './registry.ts';
 
 /** What a Worker is built from, the states it passes through and the events it emits (src/worker/worker.ts). */
@@ -17,6 +18,18 @@ export interface WorkerOptions {
   pollIntervalMs?: number;
   /** LISTEN for new tasks (needs a session connection: off behind PgBouncer transaction pooling). */
   listen?: boolean;
+  /**
+   * A Notifier shared by the workers of a process, so that the process holds one LISTEN
+   * connection, not one per worker. The worker subscribes while it runs and never starts or stops
+   * it: its owner does. Without one (and with `listen` on) the worker makes its own. Ignored when
+   * `listen` is false.
+   */
+  notifier?: Notifier;
+  /**
+   * Connection settings for the worker's own LISTEN connection (when no `notifier` is given).
+   * Default: the settings `pool` was made with (`pool.options`).
+   */
+  connection?: pg.ClientConfig;
   /** How long stop() lets running tasks finish before handing them back to the queue. */
   shutdownGraceMs?: number;
   /** Run rescue and prune in this process; off for a worker that shares a process with another. */

@@ -11,13 +11,21 @@ export function cliEnv(extra: Record<string, string | undefined>): NodeJS.Proces
   return env;
 }
 
-/** Start `eventix …` from the sources (through tsx), as a user would run it. */
-export function spawnCli(args: string[], env: Record<string, string | undefined> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+/**
+ * Start a TypeScript file (through tsx) in a child Node, from the checkout's root, with `cliEnv(env)`
+ * and its stdout and stderr piped: the CLI, or a fixture script that stands for another process.
+ */
+export function spawnTsx(script: string, args: string[] = [], env: Record<string, string | undefined> = {}): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: ROOT,
     env: cliEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/** Start `eventix …` from the sources (through tsx), as a user would run it. */
+export function spawnCli(args: string[], env: Record<string, string | undefined> = {}): ChildProcess {
+  return spawnTsx(MAIN, args, env);
 }
 
 export interface CliResult {

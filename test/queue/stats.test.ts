@@ -1,8 +1,8 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
 import type pg from 'pg';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createEventixMetrics } from '../../src/metrics/eventix.ts';
-import { Registry } from '../../src/metrics/registry.ts';
 import { type Executor, run } from '../../src/queue/executor.ts';
 import { submitMany, type TaskStatus } from '../../src/queue/index.ts';
 import { namespaceCounts, queueDepth, queueStats } from '../../src/queue/stats.ts';
@@ -266,7 +266,7 @@ describe('queue stats', () => {
       await inTx(async (c) => {
         await craft(c);
         const metrics = createEventixMetrics(new Registry(), { executor: c });
-        const text = await metrics.registry.render();
+        const text = await metrics.registry.metrics();
         const samples = (prefix: string, t: string) => t.split('\n').filter((l) => l.startsWith(prefix));
         expect(samples('eventix_queue_depth{', text)).toEqual([
           'eventix_queue_depth{namespace="alpha",status="scheduled"} 2',
@@ -287,7 +287,7 @@ describe('queue stats', () => {
 
         // gamma's task runs and finishes: its series stay, at 0.
         await c.query(`update tasks set status = 'done', finished_at = now() where namespace = 'gamma'`);
-        const after = await metrics.registry.render();
+        const after = await metrics.registry.metrics();
         expect(samples('eventix_queue_depth{namespace="gamma"', after)).toEqual([
           'eventix_queue_depth{namespace="gamma",status="scheduled"} 0',
           'eventix_queue_depth{namespace="gamma",status="retry"} 0',
@@ -309,9 +309,9 @@ describe('queue stats', () => {
         },
       };
       const metrics = createEventixMetrics(new Registry(), { executor: counting });
-      await metrics.registry.render();
+      await metrics.registry.metrics();
       expect(statements).toBe(1);
-      await Promise.all([metrics.registry.render(), metrics.registry.render()]);
+      await Promise.all([metrics.registry.metrics(), metrics.registry.metrics()]);
       expect(statements).toBe(2);
     });
   });

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,7 +17,7 @@ import { type FireResult, fireSweep, SWEEP_TASK } from '../../src/sweeps/fire.ts
 import { TailBuffer } from '../../src/sweeps/process.ts';
 import { BENCHMARK_TASK, type SweepDeps } from '../../src/sweeps/run.ts';
 import { SweepRuntime } from '../../src/sweeps/runtime.ts';
-import { runCli, waitForOutput } from '../helpers/cli.ts';
+import { runCli, spawnTsx, waitForOutput } from '../helpers/cli.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { git, linearRepo, type TestRepo } from '../helpers/git.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -286,10 +286,7 @@ describe('sweeps', () => {
     expect(fired.submitted).toHaveLength(3);
     const victim = fired.submitted.find((s) => s.sha === shaOf(r, 2));
 
-    const child = spawn(process.execPath, ['--import', 'tsx', BENCH_WORKER], {
-      env: { ...process.env, DATABASE_URL: db().url, SWEEPS_FILE: file, NAMESPACE: 'bench-kill', LEASE_SECONDS: '2' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnTsx(BENCH_WORKER, [], { DATABASE_URL: db().url, SWEEPS_FILE: file, NAMESPACE: 'bench-kill', LEASE_SECONDS: '2' });
     children.push(child);
     await waitForOutput(child, /READY/);
     const marker = path.join(state, `kill-${shaOf(r, 2)}.json`);

@@ -1,18 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { submit, submitMany } from '../../src/queue/index.ts';
 import { defineTask } from '../../src/worker/registry.ts';
 import { Worker } from '../../src/worker/worker.ts';
-import { collect, waitForOutput } from '../helpers/cli.ts';
+import { collect, spawnTsx, waitForOutput } from '../helpers/cli.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const SCRIPT = fileURLToPath(new URL('../fixtures/worker-process.ts', import.meta.url));
 
-function spawnWorker(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', SCRIPT], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-}
+const spawnWorker = (env: Record<string, string>): ChildProcess => spawnTsx(SCRIPT, [], env);
 
 describe('workers in separate processes', () => {
   const db = useTestDatabase();

@@ -1,14 +1,18 @@
 import type { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NonRetryableError } from '../../src/errors.ts';
-import { cancel, getTask, submit, submitMany } from '../../src/queue/index.ts';
+import { claim, getTask, submit, submitMany } from '../../src/queue/index.ts';
 import { defineTask, type TaskDefinition } from '../../src/worker/registry.ts';
 import { Worker, type WorkerOptions } from '../../src/worker/worker.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { nextEvent, waitFor } from '../helpers/wait.ts';
+import { describeWorkerBehaviour } from './behaviour.ts';
 
+/** One database for the file: the SQL-only tests below and the shared behaviour suite. */
+const sharedDb = useTestDatabase();
+
+/** What only the SQL backend does: LISTEN/NOTIFY, claim order, release on stop, maintenance. */
 describe('Worker', () => {
-  const db = useTestDatabase();
+  const db = sharedDb;
   const workers: Worker[] = [];
   afterEach(async () => {
     await Promise.all(workers.splice(0).map((w) => w.stop()));
@@ -22,25 +26,6 @@ describe('Worker', () => {
   }
 
   const statusOf = async (uid: string) => (await getTask(db().pool, uid)).status;
-
-  it('runs a task with args, kwargs and context, stores the result and emits events in order', async () => {
-    const seen: unknown[] = [];
-    const def = defineTask<[number, number], { op: string }>('w.add', async (args, kwargs, ctx) => {
-      seen.push({ args, kwargs, attempt: ctx.attempt, uid: ctx.uid, aborted: ctx.signal.aborted });
-      return args[0] + args[1];
-    });
-    const w = await startWorker([def], { namespaces: ['w-basic'] });
-    const events: string[] = [];
-    w.on('task:claimed', () => events.push('claimed'));
-    const completed = nextEvent<{ result: unknown }>(w, 'task:completed');
-    const { task } = await def.submit(db().pool, { args: [2, 3], kwargs: { op: 'add' }, namespace: 'w-basic' });
-    expect((await completed).result).toBe(5);
-    events.push('completed');
-    expect(events).toEqual(['claimed', 'completed']);
-    expect(seen).toEqual([{ args: [2, 3], kwargs: { op: 'add' }, attempt: 1, uid: task.uid, aborted: false }]);
-    const stored = await getTask(db().pool, task.uid);
-    expect(stored).toMatchObject({ status: 'done', result: 5, attempts: 1 });
-  });
 
   it('wakes on NOTIFY without waiting for the poll', async () => {
     const def = defineTask('w.notify', () => 'ok');
@@ -115,178 +100,61 @@ describe('Worker', () => {
     expect(order).toEqual([1, 2, 3, 4, 5]);
   });
 
-  it('never claims tasks of other namespaces or of names it has no handler for', async () => {
-    const def = defineTask('w.iso', () => 'mine');
-    const w = await startWorker([def], { namespaces: ['w-iso'] });
-    const other = await submit(db().pool, { task: 'w.iso', namespace: 'w-iso-other' });
-    const unknown = await submit(db().pool, { task: 'w.unknown', namespace: 'w-iso' });
-    const done = nextEvent(w, 'task:completed');
-    const mine = await submit(db().pool, { task: 'w.iso', namespace: 'w-iso' });
-    await done;
-    expect(await statusOf(mine.task.uid)).toBe('done');
-    expect(await statusOf(other.task.uid)).toBe('scheduled');
-    expect(await statusOf(unknown.task.uid)).toBe('scheduled');
-  });
-
-  it('retries a failing task with backoff and records the error', async () => {
-    let calls = 0;
-    const def = defineTask('w.flaky', () => {
-      calls++;
-      throw Object.assign(new Error('boom'), { payload: { code: 42 } });
-    });
-    const w = await startWorker([def], { namespaces: ['w-flaky'] });
-    const failed = nextEvent<{ status: string; error: { class: string; message: string; payload: unknown } }>(w, 'task:failed');
-    const { task } = await submit(db().pool, { task: 'w.flaky', namespace: 'w-flaky', maxRetries: 2, errorEtaInc: 60, errorEtaMax: 60 });
-    const ev = await failed;
-    expect(ev.status).toBe('retry');
-    expect(ev.error).toMatchObject({ class: 'Error', message: 'boom', payload: { code: 42 } });
-    const stored = await getTask(db().pool, task.uid);
-    expect(stored.status).toBe('retry');
-    expect(stored.eta.getTime() - Date.now()).toBeGreaterThan(45_000);
-    expect(stored.error?.stack).toContain('boom');
-    expect(calls).toBe(1);
-  });
-
-  it('a NonRetryableError fails at once, whatever retries remain', async () => {
-    const def = defineTask('w.fatal', () => {
-      throw new NonRetryableError('bad input');
-    });
-    const w = await startWorker([def], { namespaces: ['w-fatal'] });
-    const failed = nextEvent<{ status: string }>(w, 'task:failed');
-    const { task } = await submit(db().pool, { task: 'w.fatal', namespace: 'w-fatal', maxRetries: 10 });
-    expect((await failed).status).toBe('error');
-    expect((await getTask(db().pool, task.uid)).error).toMatchObject({ class: 'NonRetryableError', message: 'bad input' });
-  });
-
-  it('aborts a handler past its timeout and fails the attempt with reason timeout', async () => {
-    let abortedWith: unknown;
+  it('returns tasks still running after the grace period to the queue without using a retry', async () => {
     const def = defineTask(
-      'w.slow',
-      (_a, _k, ctx) =>
-        new Promise((_, reject) =>
-          ctx.signal.addEventListener('abort', () => {
-            abortedWith = ctx.signal.reason;
-            reject(ctx.signal.reason);
-          }),
-        ),
-      { timeoutSeconds: 1 },
-    );
-    const w = await startWorker([def], { namespaces: ['w-slow'] });
-    const failed = nextEvent<{ status: string; error: { reason?: string } }>(w, 'task:failed');
-    await def.submit(db().pool, { namespace: 'w-slow', maxRetries: 0 });
-    const ev = await failed;
-    expect(ev.status).toBe('error');
-    expect(ev.error.reason).toBe('timeout');
-    expect(abortedWith).toMatchObject({ reason: 'timeout' });
-  });
-
-  it('cancels a running task through its AbortSignal at the next heartbeat', async () => {
-    const def = defineTask(
-      'w.cancel',
+      'w.stuck',
       (_a, _k, ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
     );
-    // leaseSeconds 1 → a heartbeat about every 333 ms.
-    const w = await startWorker([def], { namespaces: ['w-cancel'], leaseSeconds: 1 });
-    const claimed = nextEvent<{ task: { uid: string } }>(w, 'task:claimed');
-    const { task } = await def.submit(db().pool, { namespace: 'w-cancel' });
+    const w = await startWorker([def], { namespaces: ['w-stuck'], shutdownGraceMs: 200 });
+    const claimed = nextEvent(w, 'task:claimed');
+    const { task } = await def.submit(db().pool, { namespace: 'w-stuck' });
     await claimed;
-    const failed = nextEvent<{ status: string; error: { reason?: string } }>(w, 'task:failed');
-    expect((await cancel(db().pool, task.uid)).cancelRequested).toBe(true);
-    const ev = await failed;
-    expect(ev.status).toBe('cancelled');
-    expect(ev.error.reason).toBe('cancelled');
-    expect(await statusOf(task.uid)).toBe('cancelled');
+    const released = nextEvent(w, 'task:released');
+    await w.stop();
+    await released;
+    const t = await getTask(db().pool, task.uid);
+    expect(t).toMatchObject({ status: 'scheduled', attempts: 0 });
+    expect(t.eta.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
   });
 
-  it('a worker that lost its lease discards its outcome, and the newer owner’s result stands', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    const def = defineTask('w.stale', async (_a, _k, ctx) => {
-      if (ctx.attempt === 1) await gate;
-      return `attempt ${ctx.attempt}`;
-    });
-    // A long lease and no heartbeat effect within the test: we expire it by hand.
-    const stale = await startWorker([def], { namespaces: ['w-stale'], leaseSeconds: 600, maintenance: false });
-    const claimed = nextEvent(stale, 'task:claimed');
-    const { task } = await def.submit(db().pool, { namespace: 'w-stale', errorEtaInc: 1, errorEtaMax: 1 });
-    await claimed;
-    // The first worker hangs; its lease runs out and the task is rescued and re-run elsewhere.
+  it('runMaintenance() rescues expired leases now, and does nothing in a worker without maintenance', async () => {
+    const def = defineTask('w.maint', () => 'ok');
+    const w = await startWorker([def], { namespaces: ['w-maint'], maintenanceIntervalMs: 600_000 });
+    const { task } = await submit(db().pool, { task: 'w.ghost', namespace: 'w-ghost', errorEtaInc: 60 });
+    await claim(db().pool, { workerId: 'ghost', namespaces: ['w-ghost'], tasks: ['w.ghost'], limit: 1, leaseSeconds: 60 });
     await db().pool.query("update tasks set lease_expires_at = now() - interval '1 second' where uid = $1", [task.uid]);
-    const fresh = await startWorker([def], { namespaces: ['w-other-ns'], maintenance: true, workerId: 'rescuer' });
-    await fresh.runMaintenance();
-    await db().pool.query("update tasks set eta = now(), namespace = 'w-other-ns' where uid = $1", [task.uid]);
-    const done = nextEvent<{ result: unknown }>(fresh, 'task:completed');
-    await fresh.runMaintenance();
-    // Nudge the second worker: its poll interval is short anyway.
-    expect((await done).result).toBe('attempt 2');
-    const lost = nextEvent<{ reason: string }>(stale, 'task:lease-lost');
-    release();
-    expect((await lost).reason).toMatch(/Lease lost|no longer held/);
-    const final = await getTask(db().pool, task.uid);
-    expect(final).toMatchObject({ status: 'done', result: 'attempt 2', workerId: 'rescuer', attempts: 2 });
+    const without = await startWorker([def], { namespaces: ['w-maint'], maintenance: false });
+    expect(await without.runMaintenance()).toEqual({ rescued: 0, pruned: 0 });
+    expect(await statusOf(task.uid)).toBe('processing');
+    const rescued = nextEvent<{ uid: string; status: string }[]>(w, 'maintenance:rescued');
+    expect(await w.runMaintenance()).toMatchObject({ rescued: 1 });
+    expect(await rescued).toEqual([{ uid: task.uid, status: 'retry' }]);
+    expect(await statusOf(task.uid)).toBe('retry');
   });
 
-  describe('graceful shutdown', () => {
-    it('waits for running tasks that finish within the grace period', async () => {
-      let release!: () => void;
-      const gate = new Promise<void>((r) => {
-        release = r;
-      });
-      const def = defineTask('w.grace', async () => {
-        await gate;
-        return 'finished';
-      });
-      const w = await startWorker([def], { namespaces: ['w-grace'], shutdownGraceMs: 30_000 });
-      const claimed = nextEvent(w, 'task:claimed');
-      const { task } = await def.submit(db().pool, { namespace: 'w-grace' });
-      await claimed;
-      const stopping = w.stop();
-      expect(w.status).toBe('stopping');
-      // Submitted during shutdown: must not be claimed.
-      const late = await def.submit(db().pool, { namespace: 'w-grace' });
-      release();
-      await stopping;
-      expect(w.status).toBe('stopped');
-      expect(await statusOf(task.uid)).toBe('done');
-      expect(await statusOf(late.task.uid)).toBe('scheduled');
-    });
-
-    it('returns tasks still running after the grace period to the queue without using a retry', async () => {
-      const def = defineTask(
-        'w.stuck',
-        (_a, _k, ctx) => new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason))),
-      );
-      const w = await startWorker([def], { namespaces: ['w-stuck'], shutdownGraceMs: 200 });
-      const claimed = nextEvent(w, 'task:claimed');
-      const { task } = await def.submit(db().pool, { namespace: 'w-stuck' });
-      await claimed;
-      const released = nextEvent(w, 'task:released');
-      await w.stop();
-      await released;
-      const t = await getTask(db().pool, task.uid);
-      expect(t).toMatchObject({ status: 'scheduled', attempts: 0 });
-      expect(t.eta.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
-    });
-  });
-
-  it('keeps running when an event listener throws', async () => {
-    const def = defineTask('w.listener', () => 'ok');
-    const w = await startWorker([def], { namespaces: ['w-listener'] });
-    w.on('task:claimed', () => {
-      throw new Error('buggy listener');
-    });
-    const done = nextEvent(w, 'task:completed');
-    await def.submit(db().pool, { namespace: 'w-listener' });
-    await done;
-  });
-
-  it('rejects duplicate task names and empty task lists', () => {
-    const a = defineTask('w.dup', () => 1);
-    const b = defineTask('w.dup', () => 2);
-    expect(() => new Worker({ pool: db().pool, tasks: [a, b] })).toThrow(/defined twice/);
-    expect(() => new Worker({ pool: db().pool, tasks: [] })).toThrow(/at least one/);
+  it('refuses a concurrency below 1, and defineTask a name the queue cannot store', () => {
+    const a = defineTask('w.opts', () => 1);
+    expect(() => new Worker({ pool: db().pool, tasks: [a], concurrency: 0 })).toThrow(/concurrency/);
     expect(() => defineTask('bad name', () => 1)).toThrow(/invalid task name/);
   });
+});
+
+describeWorkerBehaviour({
+  name: 'SQL',
+  db: sharedDb,
+  create: (tasks, o) =>
+    new Worker({
+      pool: sharedDb().pool,
+      tasks,
+      namespaces: [o.namespace],
+      concurrency: o.concurrency,
+      // A 1 s lease is beaten every 333 ms.
+      leaseSeconds: o.fastHeartbeat ? 1 : o.leaseSeconds,
+      shutdownGraceMs: o.shutdownGraceMs ?? 5_000,
+      workerId: o.workerId,
+      pollIntervalMs: 100,
+      maintenance: false,
+    }),
+  leftover: { event: 'task:released', count: 'released' },
+  reasons: { reportRefused: /Lease lost/, heartbeatLost: /no longer held by this worker/, notJson: /must be JSON/ },
 });

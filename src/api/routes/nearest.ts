@@ -4,7 +4,7 @@ import { findNearest, PostgresRepository } from '../../benchmarks/nearest/index.
 import type { Database } from '../../db/client.ts';
 import { type FieldIssue, ValidationError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
-import { issuesOf } from '../../queue/input.ts';
+import { issuesOf } from '../../validation/zod.ts';
 import { type AppEnv, requireScope } from '../auth.ts';
 import { type NearestQueryWire, nearestOut, nearestQuerySchema, nearestToJson } from '../nearest-schemas.ts';
 import { registerOperations } from '../openapi.ts';

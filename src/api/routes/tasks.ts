@@ -1,12 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import type { Database } from '../../db/client.ts';
 import { cancel } from '../../queue/cancel.ts';
 import { getTask, getTaskByUniqueKey } from '../../queue/get.ts';
-import type { SubmitInput } from '../../queue/input.ts';
+import { type NormalizedSubmit, normalizeWire } from '../../queue/input.ts';
 import { listTasks } from '../../queue/list.ts';
 import { removeTask } from '../../queue/remove.ts';
 import { reschedule } from '../../queue/reschedule.ts';
-import { type SubmitResult, submitMany } from '../../queue/submit.ts';
+import { type SubmitResult, submitNormalized } from '../../queue/submit.ts';
 import { type AppEnv, operatorOf, requireScope } from '../auth.ts';
 import { readJson, readQuery, readUid } from '../body.ts';
 import { HttpProblem } from '../errors.ts';
@@ -18,26 +19,13 @@ export interface TaskRoutesDeps {
   onSubmitted?: (results: readonly SubmitResult[]) => void;
 }
 
-/** Wire (snake_case) → library input. The operator comes from the token, not the body, when authenticated. */
-export function toSubmitInput(b: SubmitBody, operator: string | null): SubmitInput {
-  return {
-    task: b.task,
-    namespace: b.namespace,
-    args: b.args,
-    kwargs: b.kwargs,
-    priority: b.priority,
-    eta: b.eta,
-    uniqueKey: b.unique_key,
-    retry: b.retry,
-    maxRetries: b.max_retries,
-    errorEtaInc: b.error_eta_inc,
-    errorEtaMax: b.error_eta_max,
-    timeoutSeconds: b.timeout_seconds,
-    storeResult: b.store_result,
-    resultExpires: b.result_expires,
-    errorExpires: b.error_expires,
-    operator,
-  };
+/**
+ * A body the route's schema validated → what submit stores, without validating it again. The
+ * operator comes from the token, not the body, when authenticated.
+ */
+function toNormalized(b: SubmitBody, operator: string | null): NormalizedSubmit {
+  b.operator = operator;
+  return normalizeWire(b, randomUUID());
 }
 
 export function taskRoutes(deps: TaskRoutesDeps) {
@@ -47,16 +35,16 @@ export function taskRoutes(deps: TaskRoutesDeps) {
   return new Hono<AppEnv>()
     .post('/', requireScope('submit'), async (c) => {
       const body = await readJson(c, submitBody);
-      const [result] = await submitMany(pool, [toSubmitInput(body, operatorOf(c, body.operator))]);
+      const [result] = await submitNormalized(pool, [toNormalized(body, operatorOf(c, body.operator))]);
       if (!result) throw new Error('submit returned nothing');
       counted([result]);
       return c.json({ created: result.created, task: taskToJson(result.task) }, result.created ? 201 : 200);
     })
     .post('/batch', requireScope('submit'), async (c) => {
       const body = await readJson(c, batchBody);
-      const results = await submitMany(
+      const results = await submitNormalized(
         pool,
-        body.tasks.map((t) => toSubmitInput(t, operatorOf(c, t.operator))),
+        body.tasks.map((t) => toNormalized(t, operatorOf(c, t.operator))),
       );
       counted(results);
       return c.json({ results: results.map((r) => ({ created: r.created, task: taskToJson(r.task) })) }, 201);

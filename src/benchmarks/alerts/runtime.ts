@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Config } from '../../config.ts';
 import { NonRetryableError } from '../../errors.ts';
 import { type Logger, silentLogger } from '../../logger.ts';
+import type { Notifier } from '../../worker/notifier.ts';
 import { defineTask, type TaskDefinition } from '../../worker/registry.ts';
 import { Worker } from '../../worker/worker.ts';
 import { evaluateGroup } from './evaluate.ts';
@@ -70,6 +71,8 @@ export interface BenchmarkRuntimeOptions {
   leaseSeconds?: number;
   pollIntervalMs?: number;
   listen?: boolean;
+  /** The process's shared LISTEN connection (see WorkerOptions.notifier). */
+  notifier?: Notifier | undefined;
   shutdownGraceMs?: number;
 }
 
@@ -93,6 +96,7 @@ export class BenchmarkRuntime {
         leaseSeconds: opts.leaseSeconds,
         pollIntervalMs: opts.pollIntervalMs,
         listen: opts.listen,
+        notifier: opts.notifier,
         shutdownGraceMs: opts.shutdownGraceMs,
         maintenance: false,
         logger: (opts.logger ?? silentLogger).child({ component: 'benchmark-alerts' }),
@@ -109,8 +113,16 @@ export class BenchmarkRuntime {
   }
 }
 
-/** The built-in workers of `eventix start` and `eventix worker`, unless EVENTIX_BENCHMARK_WORKER is false. */
-export function benchmarkRuntimeFromConfig(config: Config, pool: pg.Pool, logger: Logger): BenchmarkRuntime | undefined {
+/**
+ * The built-in workers of `eventix start` and `eventix worker`, unless EVENTIX_BENCHMARK_WORKER is
+ * false. `notifier`: the process's shared LISTEN connection.
+ */
+export function benchmarkRuntimeFromConfig(
+  config: Config,
+  pool: pg.Pool,
+  logger: Logger,
+  opts: { notifier?: Notifier | undefined } = {},
+): BenchmarkRuntime | undefined {
   if (!config.alerts.worker) return undefined;
   const w = config.worker;
   return new BenchmarkRuntime({
@@ -120,6 +132,7 @@ export function benchmarkRuntimeFromConfig(config: Config, pool: pg.Pool, logger
     leaseSeconds: w.leaseSeconds,
     pollIntervalMs: w.pollIntervalMs,
     listen: w.listen,
+    notifier: opts.notifier,
     shutdownGraceMs: w.shutdownGraceMs,
   });
 }

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { jsonCursor } from '../../db/cursor.ts';
 import { ALERT_STATUSES, type AlertStatus } from '../../db/schema/alerts.ts';
 import { EventixError, ValidationError } from '../../errors.ts';
 import { type Executor, run } from '../../queue/executor.ts';
@@ -146,17 +148,8 @@ order by id desc
 limit $6
 `;
 
-const encodeCursor = (id: number) => Buffer.from(JSON.stringify({ a: id })).toString('base64url');
-
-function decodeCursor(cursor: string): number {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { a?: unknown };
-    if (Number.isSafeInteger(parsed.a) && (parsed.a as number) > 0) return parsed.a as number;
-  } catch {
-    // fall through
-  }
-  throw new ValidationError([{ field: 'cursor', message: 'is not a cursor this API issued' }]);
-}
+/** Ordered by id descending: the last id of the page. */
+const alertCursor = jsonCursor(z.object({ a: z.int().positive() }));
 
 export async function listAlerts(ex: Executor, f: AlertFilter = {}): Promise<{ alerts: Alert[]; nextCursor: string | null }> {
   const limit = f.limit ?? 50;
@@ -165,12 +158,12 @@ export async function listAlerts(ex: Executor, f: AlertFilter = {}): Promise<{ a
     f.repo ?? null,
     f.metric ?? null,
     f.seriesHash?.toLowerCase() ?? null,
-    f.cursor ? decodeCursor(f.cursor) : null,
+    f.cursor ? alertCursor.decode(f.cursor).a : null,
     limit + 1,
   ]);
   const page = rows.slice(0, limit).map(toAlert);
   const last = page.at(-1);
-  return { alerts: page, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+  return { alerts: page, nextCursor: rows.length > limit && last ? alertCursor.encode({ a: last.id }) : null };
 }
 
 export interface AlertChange {

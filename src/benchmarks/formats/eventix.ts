@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type FieldIssue, ValidationError } from '../../errors.ts';
-import { issuesOf } from '../../queue/input.ts';
+import { issuesOf } from '../../validation/zod.ts';
 import {
   architecture,
   branch,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from '../../errors.ts';
-import { issuesOf } from '../../queue/input.ts';
+import { issuesOf } from '../../validation/zod.ts';
 import { type Direction, MAX_METRICS, metricName, type ParsedResults, unit } from './normalized.ts';
 
 /**

@@ -1,4 +1,5 @@
 import { type FieldIssue, ValidationError } from '../../errors.ts';
+import { isStorableText as storable } from '../../validation/storable.ts';
 import { joinPath, MAX_METRICS, MAX_RUNS, type NormalizedMetric, type NormalizedRun, type ParsedResults } from './normalized.ts';
 
 /**
@@ -54,9 +55,6 @@ const RENAMED: [RegExp, (name: string) => string][] = [
   [/^throughput_tokens_per_sec$/, () => 'tokens_per_second'],
   [/^max_qps$/, () => 'requests_per_second'],
 ];
-
-/** What jsonb can store: no NUL characters, no lone surrogates. Checked per field, so the issue names the field. */
-const storable = (s: string) => !s.includes('\u0000') && s.isWellFormed();
 
 // JSON.stringify writes NaN as null: say what the value is.
 const show = (v: unknown) => (typeof v === 'number' ? String(v) : JSON.stringify(v));

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { FieldIssue } from '../../errors.ts';
-import { jsonValue, text } from '../../queue/input.ts';
+import { jsonValue } from '../../validation/json.ts';
+import { storable, text } from '../../validation/zod.ts';
 
 /**
  * The one shape every ingestion format parses into. A parser is pure: it reads the file's JSON
@@ -66,23 +67,13 @@ export const sha = z
 export const repo = text(500);
 export const branch = text(250);
 /** The empty string is how absence is stored (one value for unique keys), so it means absent here too. */
-export const architecture = z
-  .string()
-  .max(100)
-  .refine((s) => !s.includes('\u0000') && s.isWellFormed(), {
-    error: 'must not contain NUL characters or lone surrogates',
-  });
+export const architecture = storable(z.string().max(100));
 export const config = jsonValue.refine((v) => typeof v === 'object' && v !== null, {
   error: 'must be a JSON object or array',
 });
 export const environment = z.record(z.string(), jsonValue, { error: 'must be a JSON object' });
 export const metricName = text(200);
-export const unit = z
-  .string()
-  .max(50)
-  .refine((s) => !s.includes('\u0000') && s.isWellFormed(), {
-    error: 'must not contain NUL characters or lone surrogates',
-  });
+export const unit = storable(z.string().max(50));
 export const direction = z.enum(['higher', 'lower']);
 export const tags = z.record(text(200), jsonValue, { error: 'must be a JSON object' });
 // Years 1-9999: PostgreSQL refuses year 0, and a later year prints in a form it cannot read back.

@@ -1,5 +1,5 @@
 import { type FieldIssue, ValidationError } from '../../errors.ts';
-import { jsonValue } from '../../queue/input.ts';
+import { jsonValue } from '../../validation/json.ts';
 import {
   compact,
   joinPath,

@@ -1,5 +1,6 @@
 import { type FieldIssue, NoCandidates, ValidationError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
+import { isStorableText as storable } from '../../validation/storable.ts';
 import { type BenchmarkRepository, type Candidate, stableJson } from './repository.ts';
 
 /**
@@ -37,8 +38,6 @@ export interface NearestNaming {
 }
 
 const NUMBER_TEXT = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
-// A string PostgreSQL can hold: jsonb refuses NUL, and lone surrogates do not survive UTF-8.
-const storable = (s: string) => !s.includes('\u0000') && s.isWellFormed();
 
 /**
  * Validate a lookup, naming each bad field (`target.mean_input_tokens`). A target must be a

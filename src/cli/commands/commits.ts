@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 import { canonicalConfig } from '../../benchmarks/canonical.ts';
 import { COMMIT_STATUSES, type CommitStatus, cleanupCommits, markCommits } from '../../benchmarks/commits.ts';
@@ -12,6 +12,7 @@ import type { Env } from '../../config.ts';
 import { ValidationError } from '../../errors.ts';
 import { coerceError } from '../../logger.ts';
 import { type DbFlags, databaseOverride, withDbFlags } from '../db-flags.ts';
+import { readJsonInput } from '../read-input.ts';
 import { printJson, withDatabase } from '../with-database.ts';
 
 /**
@@ -21,24 +22,9 @@ import { printJson, withDatabase } from '../with-database.ts';
  * goes into the connection only and is never printed. --json prints what the HTTP API answers.
  */
 
-async function readJsonFile(file: string, flag: string): Promise<unknown> {
-  let text = '';
-  try {
-    if (file === '-') for await (const chunk of process.stdin) text += chunk;
-    else text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new ValidationError([{ field: flag, message: coerceError(err).message }]);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new ValidationError([{ field: flag, message: `malformed JSON in ${file}: ${coerceError(err).message}` }]);
-  }
-}
-
 async function configFrom(file: string | undefined): Promise<unknown> {
   if (file === undefined) return undefined;
-  const value = await readJsonFile(file, '--config-file');
+  const value = await readJsonInput(file, '--config-file', { unreadable: 'bare' });
   canonicalConfig(value, '--config-file');
   return value;
 }
@@ -363,7 +349,7 @@ export function registerCommits(program: Command): void {
       f: DbFlags & { configFile?: string; repo?: string; architecture?: string; dryRun?: boolean; skipInvalid?: boolean },
     ) => {
       await run(f, async (database) => {
-        const records = await readJsonFile(file, '<file>');
+        const records = await readJsonInput(file, '<file>', { unreadable: 'bare' });
         if (!Array.isArray(records)) throw new ValidationError([{ field: '<file>', message: 'must hold a JSON array of records' }]);
         const r = await importCommits(database.pool, records, {
           config: await configFrom(f.configFile),

@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { eventListQuery, eventToJson, publishResultToJson } from '../../api/event-schemas.ts';
 import { ValidationError } from '../../errors.ts';
 import { listEvents } from '../../events/events.ts';
 import { publishEvent } from '../../events/publish.ts';
-import { issuesOf } from '../../queue/input.ts';
+import { issuesOf } from '../../validation/zod.ts';
+import { parseJsonInput, readTextInput } from '../read-input.ts';
 import { printJson, withDatabase } from '../with-database.ts';
 
 interface PublishFlags {
@@ -24,20 +24,6 @@ interface ListFlags {
   cursor?: string;
   json?: boolean;
 }
-
-function parseJson(text: string, field: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new ValidationError([{ field, message: `malformed JSON: ${(err as Error).message}` }]);
-  }
-}
-
-const readStdin = async () => {
-  let text = '';
-  for await (const chunk of process.stdin) text += chunk;
-  return text;
-};
 
 /** The same integer rule as the API: "1.5" or "x" is refused, never truncated. */
 const integer = (v: string | undefined) => (v === undefined ? undefined : /^-?\d+$/.test(v) ? Number(v) : Number.NaN);
@@ -60,9 +46,9 @@ export function registerEvents(program: Command): void {
           throw new ValidationError([{ field: 'payload', message: 'give --payload or --payload-file, not both' }]);
         }
         let payload: unknown;
-        if (opts.payload !== undefined) payload = parseJson(opts.payload, 'payload');
+        if (opts.payload !== undefined) payload = parseJsonInput(opts.payload, 'payload');
         if (opts.payloadFile !== undefined) {
-          payload = parseJson(opts.payloadFile === '-' ? await readStdin() : await readFile(opts.payloadFile, 'utf8'), 'payload');
+          payload = parseJsonInput(await readTextInput(opts.payloadFile), 'payload');
         }
         const result = await publishEvent(database.pool, {
           name,

@@ -7,7 +7,7 @@ import { alertSettingsFromConfig } from '../../benchmarks/alerts/runtime.ts';
 import { type Alert, type AlertStatus, getAlert, listAlerts, updateAlert } from '../../benchmarks/alerts/store.ts';
 import { GitOrderCache, loadSeries } from '../../benchmarks/series-samples.ts';
 import { ValidationError } from '../../errors.ts';
-import { issuesOf } from '../../queue/input.ts';
+import { issuesOf } from '../../validation/zod.ts';
 import { fail } from '../runtime.ts';
 import { onShutdownSignals } from '../signals.ts';
 import { printJson, withDatabase } from '../with-database.ts';

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { pushResultToJson } from '../../api/benchmark-schemas.ts';
 import { machineEnvironment } from '../../benchmarks/environment.ts';
@@ -6,6 +5,7 @@ import { FORMATS, type Format, GAB_DIRECTIONS, type GabDirection } from '../../b
 import { type PreparedResults, prepareResults, pushPrepared } from '../../benchmarks/ingest.ts';
 import { type PruneProgress, pruneRuns } from '../../benchmarks/retention.ts';
 import { ValidationError } from '../../errors.ts';
+import { readJsonInput } from '../read-input.ts';
 import { fail } from '../runtime.ts';
 import { onShutdownSignals } from '../signals.ts';
 import { printJson, withDatabase } from '../with-database.ts';
@@ -34,26 +34,6 @@ interface PruneFlags {
   json?: boolean;
 }
 
-const readStdin = async () => {
-  let text = '';
-  for await (const chunk of process.stdin) text += chunk;
-  return text;
-};
-
-async function readJsonFile(file: string, field: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
-  } catch (err) {
-    throw new ValidationError([{ field, message: `cannot read ${file}: ${(err as Error).message}` }]);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new ValidationError([{ field, message: `malformed JSON in ${file}: ${(err as Error).message}` }]);
-  }
-}
-
 /** The same number rule as the API: "1.5" or "x" for a count is refused, never truncated. */
 const integer = (v: string | undefined) => (v === undefined ? undefined : /^\d+$/.test(v) ? Number(v) : Number.NaN);
 
@@ -65,8 +45,8 @@ function oneOf<T extends string>(value: string | undefined, allowed: readonly T[
 }
 
 async function prepare(opts: PushFlags): Promise<PreparedResults> {
-  const data = await readJsonFile(opts.file, '(file)');
-  const config = opts.configFile === undefined ? undefined : await readJsonFile(opts.configFile, 'config-file');
+  const data = await readJsonInput(opts.file, '(file)');
+  const config = opts.configFile === undefined ? undefined : await readJsonInput(opts.configFile, 'config-file');
   try {
     return prepareResults(
       {

@@ -12,7 +12,6 @@ import { taskToJson } from '../../api/serialize.ts';
 import { connect } from '../../db/connect.ts';
 import { ValidationError } from '../../errors.ts';
 import { coerceError } from '../../logger.ts';
-import { issuesOf } from '../../queue/input.ts';
 import {
   createSchedule,
   getSchedule,
@@ -24,6 +23,7 @@ import {
 } from '../../scheduler/manage.ts';
 import { runSchedule } from '../../scheduler/run.ts';
 import type { Schedule } from '../../scheduler/schedule.ts';
+import { issuesOf } from '../../validation/zod.ts';
 import { EXIT, loadRuntime } from '../runtime.ts';
 
 /**

@@ -1,20 +1,14 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { toTriggerInput, triggerPutBody, triggerToJson } from '../../api/event-schemas.ts';
 import { ValidationError } from '../../errors.ts';
 import { deleteTrigger, getTrigger, listTriggers, putTrigger } from '../../events/triggers.ts';
-import { issuesOf } from '../../queue/input.ts';
+import { issuesOf } from '../../validation/zod.ts';
+import { parseJsonInput, readTextInput } from '../read-input.ts';
 import { printJson, withDatabase } from '../with-database.ts';
 
+/** A trigger document: an unreadable file fails as the system reports it, malformed JSON on `(file)`. */
 async function readDocument(file: string): Promise<unknown> {
-  let text = '';
-  if (file === '-') for await (const chunk of process.stdin) text += chunk;
-  else text = await readFile(file, 'utf8');
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new ValidationError([{ field: '(file)', message: `malformed JSON: ${(err as Error).message}` }]);
-  }
+  return parseJsonInput(await readTextInput(file), '(file)');
 }
 
 export function registerTriggers(program: Command): void {

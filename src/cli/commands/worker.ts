@@ -5,6 +5,7 @@ import type { SweepRuntime } from '../../sweeps/runtime.ts';
 import { workerFromConfig } from '../../worker/from-config.ts';
 import { loadTaskModule, type TaskDefinition } from '../../worker/registry.ts';
 import type { Worker } from '../../worker/worker.ts';
+import { startProcessNotifier } from '../process-notifier.ts';
 import { EXIT, fail, loadRuntime, waitForShutdownSignal } from '../runtime.ts';
 import { describeRuntime, readSweepsFileOrExit, sweepRuntimeFromConfig } from '../sweeps.ts';
 
@@ -68,9 +69,11 @@ export function registerWorker(program: Command): void {
         } catch (err) {
           fail(err);
         }
+        // One LISTEN connection for every worker of the process.
+        const notifier = await startProcessNotifier(config, conn.database, logger);
         let worker: Worker | undefined;
         if (tasks.length) {
-          worker = workerFromConfig(config, conn.database, tasks, logger);
+          worker = workerFromConfig(config, conn.database, tasks, logger, { notifier });
           await worker.start();
           process.stdout.write(
             `Eventix worker ${worker.workerId} running ${tasks.map((t) => t.name).join(', ')} ` +
@@ -80,18 +83,19 @@ export function registerWorker(program: Command): void {
         let sweepRuntime: SweepRuntime | undefined;
         if (sweeps && servesSweeps) {
           // Rescue and prune run in the task worker when there is one, else in the sweep workers.
-          sweepRuntime = sweepRuntimeFromConfig(config, conn.database, sweeps, logger, { maintenance: !worker });
+          sweepRuntime = sweepRuntimeFromConfig(config, conn.database, sweeps, logger, { maintenance: !worker, notifier });
           await sweepRuntime.start();
           process.stdout.write(`Eventix ${describeRuntime(sweepRuntime, sweeps)}`);
           if (!worker) process.stdout.write(`Database: ${conn.describe}\n`);
         }
         // The built-in benchmark tasks (namespace eventix.benchmarks), unless EVENTIX_BENCHMARK_WORKER=false.
-        const benchmarkRuntime: BenchmarkRuntime | undefined = benchmarkRuntimeFromConfig(config, conn.database.pool, logger);
+        const benchmarkRuntime: BenchmarkRuntime | undefined = benchmarkRuntimeFromConfig(config, conn.database.pool, logger, { notifier });
         await benchmarkRuntime?.start();
         await shutdown;
         await worker?.stop();
         await sweepRuntime?.stop();
         await benchmarkRuntime?.stop();
+        await notifier?.stop();
         await conn.close();
         process.stdout.write('Eventix worker stopped\n');
         process.exit(EXIT.ok);

@@ -15,7 +15,27 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import type { TaskStatus } from '../../queue/states.ts';
+import type { TaskError } from '../../queue/task.ts';
 import { ts } from './columns.ts';
+
+/**
+ * What a submission that leaves a field out gets, in the one place it is said: the columns below
+ * take their defaults from here (so a raw SQL insert gets them too), and submit fills them in
+ * (src/queue/input.ts) and sends them as its statement's defaults (src/queue/submit-statement.ts).
+ */
+export const SUBMIT_DEFAULTS = {
+  namespace: 'default',
+  priority: 0,
+  retry: true,
+  maxRetries: 5,
+  errorEtaInc: 15,
+  errorEtaMax: 300,
+  timeoutSeconds: null,
+  storeResult: true,
+  resultExpires: 7 * 86400,
+  errorExpires: 7 * 86400,
+} as const;
+const D = SUBMIT_DEFAULTS;
 
 /** Source of fencing tokens: strictly increasing across all claims, so a stale token can never match again. */
 export const fencingTokenSeq = pgSequence('tasks_fencing_token_seq', { startWith: 1, cache: 1 });
@@ -26,28 +46,28 @@ export const tasks = pgTable(
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     uid: uuid('uid').notNull().defaultRandom().unique('tasks_uid_key'),
     task: text('task').notNull(),
-    namespace: text('namespace').notNull().default('default'),
+    namespace: text('namespace').notNull().default(D.namespace),
     status: text('status').$type<TaskStatus>().notNull().default('scheduled'),
     /** Higher runs first. smallint keeps the claim index narrow and bounds bad input. */
-    priority: smallint('priority').notNull().default(0),
+    priority: smallint('priority').notNull().default(D.priority),
     eta: ts('eta').notNull().defaultNow(),
     args: jsonb('args').$type<unknown[]>().notNull().default(sql`'[]'::jsonb`),
     kwargs: jsonb('kwargs').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
     uniqueKey: text('unique_key'),
 
     // Retry policy. error_eta_inc/error_eta_max keep Eventix's names: backoff start and cap, seconds.
-    retry: boolean('retry').notNull().default(true),
-    maxRetries: integer('max_retries').default(5),
-    errorEtaInc: integer('error_eta_inc').notNull().default(15),
-    errorEtaMax: integer('error_eta_max').notNull().default(300),
+    retry: boolean('retry').notNull().default(D.retry),
+    maxRetries: integer('max_retries').default(D.maxRetries),
+    errorEtaInc: integer('error_eta_inc').notNull().default(D.errorEtaInc),
+    errorEtaMax: integer('error_eta_max').notNull().default(D.errorEtaMax),
     timeoutSeconds: integer('timeout_seconds'),
 
     // Result policy. *_expires are seconds after finishing; null keeps the row forever.
-    storeResult: boolean('store_result').notNull().default(true),
-    resultExpires: integer('result_expires').default(604800),
-    errorExpires: integer('error_expires').default(604800),
+    storeResult: boolean('store_result').notNull().default(D.storeResult),
+    resultExpires: integer('result_expires').default(D.resultExpires),
+    errorExpires: integer('error_expires').default(D.errorExpires),
     result: jsonb('result'),
-    error: jsonb('error'),
+    error: jsonb('error').$type<TaskError>(),
     /** When prune may delete the row; set when the task reaches a final status. */
     expiresAt: ts('expires_at'),
 

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { z } from 'zod';
 import type { Alert } from '../../benchmarks/alerts/store.ts';
 import { ValidationError } from '../../errors.ts';
-import { issuesOf } from '../../queue/input.ts';
+import { issuesOf } from '../../validation/zod.ts';
 import { Action } from '../components.tsx';
 import type { Viewer } from '../context.ts';
 

@@ -10,7 +10,7 @@ import { compare } from '../../benchmarks/compare.ts';
 import { repo as repoSchema } from '../../benchmarks/formats/index.ts';
 import { RepoAllowList } from '../../benchmarks/repos.ts';
 import { ValidationError } from '../../errors.ts';
-import { UUID_PATTERN } from '../../queue/input.ts';
+import { UUID_PATTERN } from '../../validation/names.ts';
 import { field, flashOf, uiAction } from '../actions.tsx';
 import { Empty } from '../components.tsx';
 import type { UiDeps, UiEnv } from '../context.ts';

@@ -4,7 +4,7 @@ import { commitStats, listConfigs } from '../../benchmarks/commits-read.ts';
 import { RepoAllowList } from '../../benchmarks/repos.ts';
 import { requeueFailedPair } from '../../benchmarks/requeue.ts';
 import { ValidationError } from '../../errors.ts';
-import { issuesOf } from '../../queue/input.ts';
+import { issuesOf } from '../../validation/zod.ts';
 import { field, flashOf, uiAction } from '../actions.tsx';
 import { Card, Count, Empty, Kpi, NextPage, NoMatch } from '../components.tsx';
 import type { UiDeps, UiEnv } from '../context.ts';

@@ -3,7 +3,7 @@ import { EventixError } from '../../errors.ts';
 import { checkCodeTriggers } from '../../events/define.ts';
 import { type EventRecord, findEvent, listEvents } from '../../events/events.ts';
 import { listTriggers } from '../../events/triggers.ts';
-import { NAME_MESSAGE, NAME_PATTERN, UUID_PATTERN } from '../../queue/input.ts';
+import { NAME_MESSAGE, NAME_PATTERN, UUID_PATTERN } from '../../validation/names.ts';
 import { flashOf } from '../actions.tsx';
 import { Card, Empty, Fields, FilterForm, Head, JsonBlock, NextPage, NoMatch, Status, TextFilter, Time } from '../components.tsx';
 import type { UiContext, UiDeps, UiEnv } from '../context.ts';

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import type { Child } from 'hono/jsx';
-import { NAME_PATTERN } from '../../queue/input.ts';
 import { rollupIntervalSeconds } from '../../queue/rollup.ts';
+import { NAME_PATTERN } from '../../validation/names.ts';
 import { Card, Count, DataScript, Empty, FilterForm, Head, Kpi, TextFilter, Time } from '../components.tsx';
 import type { UiDeps, UiEnv } from '../context.ts';
 import { formatCount, formatDuration, formatRelative, formatUtc } from '../format.ts';

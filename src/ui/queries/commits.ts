@@ -1,8 +1,9 @@
+import { z } from 'zod';
 import { type Alert, type AlertRow, toAlert } from '../../benchmarks/alerts/store.ts';
 import type { CommitStatus } from '../../benchmarks/commits.ts';
 import { FULL_SHA, runGit } from '../../benchmarks/git.ts';
 import { gitDirectory } from '../../benchmarks/series-samples.ts';
-import { ValidationError } from '../../errors.ts';
+import { cursorOrderAt, jsonCursor } from '../../db/cursor.ts';
 import { type Executor, run } from '../../queue/executor.ts';
 
 /**
@@ -72,33 +73,15 @@ group by p.repo, p.sha, p.committed_at, p.order_at
 order by p.order_at desc, p.repo desc, p.sha desc
 `;
 
-interface Cursor {
-  a: string;
-  r: string;
-  s: string;
-}
-
-const badCursor = () =>
-  new ValidationError([{ field: 'cursor', message: 'is not a cursor this page issued (start again from the first page)' }]);
-
-function encodeCursor(c: Cursor): string {
-  return Buffer.from(JSON.stringify(c)).toString('base64url');
-}
-
-function decodeCursor(text: string): Cursor {
-  try {
-    const c = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Partial<Cursor>;
-    const dated = typeof c.a === 'string' && (c.a === '-infinity' || !Number.isNaN(Date.parse(c.a)));
-    if (dated && typeof c.r === 'string' && typeof c.s === 'string' && /^[0-9a-f]{4,64}$/.test(c.s)) return c as Cursor;
-  } catch {
-    // fall through
-  }
-  throw badCursor();
-}
+/** Ordered by (order_at, repo, sha) descending: the matrix pages by commit, not by pair. */
+const matrixCursor = jsonCursor(
+  z.object({ a: cursorOrderAt, r: z.string(), s: z.string().regex(/^[0-9a-f]{4,64}$/) }),
+  'is not a cursor this page issued (start again from the first page)',
+);
 
 export async function commitMatrix(ex: Executor, f: MatrixFilter): Promise<{ rows: MatrixRow[]; nextCursor: string | null }> {
   const limit = f.limit ?? 50;
-  const cursor = f.cursor ? decodeCursor(f.cursor) : undefined;
+  const cursor = f.cursor ? matrixCursor.decode(f.cursor) : undefined;
   const rows = await run<{ repo: string; sha: string; committed_at: Date | null; order_text: string; pairs: MatrixPair[] }>(
     ex,
     MATRIX_SQL,
@@ -114,15 +97,13 @@ export async function commitMatrix(ex: Executor, f: MatrixFilter): Promise<{ row
       limit + 1,
     ],
   ).catch((err: unknown) => {
-    // A forged cursor whose date JavaScript reads but PostgreSQL does not (class 22): the caller's mistake.
-    if (cursor && String((err as { code?: unknown }).code ?? '').startsWith('22')) throw badCursor();
-    throw err;
+    throw cursor ? matrixCursor.queryError(err) : err;
   });
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   return {
     rows: page.map((r) => ({ repo: r.repo, sha: r.sha, committedAt: r.committed_at, pairs: r.pairs })),
-    nextCursor: rows.length > limit && last ? encodeCursor({ a: last.order_text, r: last.repo, s: last.sha }) : null,
+    nextCursor: rows.length > limit && last ? matrixCursor.encode({ a: last.order_text, r: last.repo, s: last.sha }) : null,
   };
 }
 

@@ -1,9 +1,9 @@
 import { listQuery } from '../../api/schemas.ts';
 import { type FieldIssue, ValidationError } from '../../errors.ts';
 import { type Executor, run } from '../../queue/executor.ts';
-import { issuesOf } from '../../queue/input.ts';
 import type { ListFilter } from '../../queue/list.ts';
 import { TASK_STATUSES, type TaskStatus } from '../../queue/states.ts';
+import { issuesOf } from '../../validation/zod.ts';
 import { formatUtc } from '../format.ts';
 
 /**

@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { cliEnv, ROOT } from '../../helpers/cli.ts';
 
-export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+export { ROOT };
+
 const EVENTIX = fileURLToPath(new URL('../../../bin/eventix.js', import.meta.url));
 
 export interface Exit {
@@ -126,7 +128,5 @@ export class Managed {
 
 /** `eventix <args>` from this checkout, as a user runs it (bin/eventix.js loads the sources through tsx). */
 export function spawnEventix(name: string, args: string[], env: Record<string, string | undefined>): Managed {
-  const merged: NodeJS.ProcessEnv = { ...process.env, EVENTIX_LOG_LEVEL: 'warn', ...env };
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete merged[k];
-  return new Managed(name, process.execPath, [EVENTIX, ...args], merged);
+  return new Managed(name, process.execPath, [EVENTIX, ...args], cliEnv(env));
 }
