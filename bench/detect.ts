@@ -1,5 +1,5 @@
 /**
- * `npm run bench:detect`: scores the change-point detector (src/benchmarks/changes) against a
+ * `npm run bench:detect`: scores the change-point detector (src/tracking/changes) against a
  * labelled set, side by side with faithful re-implementations of the default rules of Otava,
  * Conbench, github-action-benchmark and Bencher, and measures its speed.
  *
@@ -10,7 +10,7 @@
  *   matched at most once (bench/detect/score.ts).
  */
 import { fileURLToPath } from 'node:url';
-import { type DetectOptions, detectChanges } from '../src/benchmarks/changes/detect.ts';
+import { type DetectOptions, detectChanges } from '../src/tracking/changes/detect.ts';
 import { bencher } from './detect/anchors/bencher.ts';
 import type { Anchor } from './detect/anchors/common.ts';
 import { conbench } from './detect/anchors/conbench.ts';

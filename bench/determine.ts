@@ -18,11 +18,11 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { markCommits } from '../src/benchmarks/commits.ts';
-import { determineCommits } from '../src/benchmarks/determine.ts';
 import { createDatabase } from '../src/db/client.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { markCommits } from '../src/tracking/commits.ts';
+import { determineCommits } from '../src/tracking/determine.ts';
 import { dropDatabase, recreateDatabase, withDatabase } from './databases.ts';
 import { progress } from './progress.ts';
 

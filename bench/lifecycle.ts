@@ -10,9 +10,9 @@ import { type EmbeddedPostgres, startEmbeddedPostgres } from '../src/db/embedded
 import { redactUrl as redact } from '../src/logger.ts';
 import { dropDatabase, recreateDatabase } from './databases.ts';
 import type { QueueDriver, StopWorker } from './drivers/types.ts';
+import type { Tracker } from './exactly-once.ts';
 import { exitOnInterrupt } from './interrupt.ts';
 import { progress } from './progress.ts';
-import type { Tracker } from './tracker.ts';
 import { sleep, withTimeout } from './wait.ts';
 
 /** Run state, for clean shutdown on Ctrl-C. */

@@ -1,10 +1,10 @@
 // The timed steps on one system's driver, each used by the warm-up and by the measured phases.
 import { performance } from 'node:perf_hooks';
 import type { QueueDriver } from './drivers/types.ts';
+import { StallError, type Tracker } from './exactly-once.ts';
 import { startWorker } from './lifecycle.ts';
 import type { Options } from './options.ts';
 import { progress } from './progress.ts';
-import { StallError, type Tracker } from './tracker.ts';
 import { sleep, withTimeout } from './wait.ts';
 
 /** Polls until the database shows no unfinished job: a handler having started is not the job being done. */

@@ -3,12 +3,12 @@
 import type pg from 'pg';
 import { withDatabase } from './databases.ts';
 import type { QueueDriver } from './drivers/types.ts';
+import { Tracker } from './exactly-once.ts';
 import { freshDatabase, live, releaseDatabase } from './lifecycle.ts';
 import { createDriver, type Options } from './options.ts';
 import { enqueuePhase, latencyPhase, processPhase } from './phases.ts';
 import { progress } from './progress.ts';
 import type { LatencySummary } from './stats.ts';
-import { Tracker } from './tracker.ts';
 
 /** One system's entry in the report (latest.json's `results`). */
 export interface SystemResult {

@@ -214,7 +214,7 @@ export interface Config {
   };
   /** JSON file of benchmark sweeps (src/sweeps/config.ts); read by start, api and worker. */
   sweeps: { file: string | undefined };
-  /** Change points and alerts of benchmark series (src/benchmarks/alerts/). */
+  /** Change points and alerts of benchmark series (src/tracking/alerts/). */
   alerts: {
     /** Where new alerts are POSTed; a secret, never logged whole. Unset: no deliveries. */
     webhookUrl: string | undefined;

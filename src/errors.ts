@@ -20,7 +20,7 @@ export type ErrorCode =
   | 'TriggerNotFound'
   | 'TriggerExists'
   | 'TriggerFailed'
-  // Benchmarks, commit status and sweeps (this file and src/benchmarks, src/sweeps).
+  // Benchmarks, commit status and sweeps (this file and src/tracking, src/sweeps).
   | 'NoCandidates'
   | 'BaselineNotFound'
   | 'BaselineExists'

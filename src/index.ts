@@ -2,27 +2,6 @@
  * The public library surface: `import { submit, Worker, defineTask } from 'eventix'`.
  */
 export { type AppDeps, createApp } from './api/app.ts';
-export { createBaseline, deleteBaseline, getBaseline, listBaselines } from './benchmarks/baselines.ts';
-export { canonicalConfig, canonicalJson } from './benchmarks/canonical.ts';
-export { COMMIT_STATUSES, type CommitStatus, cleanupCommits, markCommits } from './benchmarks/commits.ts';
-export { importCommits } from './benchmarks/commits-import.ts';
-export { commitStats, exportCommits, listConfigs, queryCommits } from './benchmarks/commits-read.ts';
-export { type CompareInput, type CompareResult, compare } from './benchmarks/compare.ts';
-export { determineCommits } from './benchmarks/determine.ts';
-export { prepareResults, pushResults } from './benchmarks/ingest.ts';
-export {
-  type BenchmarkRepository,
-  findNearest,
-  JsonFileRepository,
-  type NearestResult,
-  PostgresRepository,
-  relativeDistance,
-} from './benchmarks/nearest/index.ts';
-export { PairNotFailed, type RequeueOptions, type RequeueResult, requeueFailedPair } from './benchmarks/requeue.ts';
-export { pruneRuns } from './benchmarks/retention.ts';
-export { listRuns } from './benchmarks/runs.ts';
-export { metricSeries } from './benchmarks/series.ts';
-export { listSnapshots, recordSnapshots } from './benchmarks/snapshots.ts';
 export * from './client/index.ts';
 export { type RemoteTaskError, RemoteWorker, type RemoteWorkerEvents, type RemoteWorkerOptions } from './client/remote-worker.ts';
 export { type Config, ConfigError, loadConfig } from './config.ts';
@@ -53,6 +32,27 @@ export { createLogger, type Logger } from './logger.ts';
 export * from './queue/index.ts';
 export * from './scheduler/index.ts';
 export { loadSweepsFile, parseSweeps } from './sweeps/config.ts';
+export { createBaseline, deleteBaseline, getBaseline, listBaselines } from './tracking/baselines.ts';
+export { canonicalConfig, canonicalJson } from './tracking/canonical.ts';
+export { COMMIT_STATUSES, type CommitStatus, cleanupCommits, markCommits } from './tracking/commits.ts';
+export { importCommits } from './tracking/commits-import.ts';
+export { commitStats, exportCommits, listConfigs, queryCommits } from './tracking/commits-read.ts';
+export { type CompareInput, type CompareResult, compare } from './tracking/compare.ts';
+export { determineCommits } from './tracking/determine.ts';
+export { prepareResults, pushResults } from './tracking/ingest.ts';
+export {
+  type BenchmarkRepository,
+  findNearest,
+  JsonFileRepository,
+  type NearestResult,
+  PostgresRepository,
+  relativeDistance,
+} from './tracking/nearest/index.ts';
+export { PairNotFailed, type RequeueOptions, type RequeueResult, requeueFailedPair } from './tracking/requeue.ts';
+export { pruneRuns } from './tracking/retention.ts';
+export { listRuns } from './tracking/runs.ts';
+export { metricSeries } from './tracking/series.ts';
+export { listSnapshots, recordSnapshots } from './tracking/snapshots.ts';
 export { VERSION } from './version.ts';
 export { AttemptAborted } from './worker/attempt-aborted.ts';
 export { Maintenance } from './worker/maintenance.ts';

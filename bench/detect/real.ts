@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Direction } from '../../src/benchmarks/formats/normalized.ts';
+import type { Direction } from '../../src/tracking/formats/normalized.ts';
 import type { LabelledSeries } from './series.ts';
 
 /**

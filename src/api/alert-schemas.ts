@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import type { SeriesEvaluation } from '../benchmarks/alerts/evaluate.ts';
-import type { AlertSettings } from '../benchmarks/alerts/settings.ts';
-import { ALERT_STATUSES, type Alert, type AlertFilter } from '../benchmarks/alerts/store.ts';
-import type { ChangePoint } from '../benchmarks/changes/detect.ts';
-import { architecture, branch, metricName, repo } from '../benchmarks/formats/index.ts';
-import type { SeriesFilter } from '../benchmarks/series-samples.ts';
 import { ValidationError } from '../errors.ts';
+import type { SeriesEvaluation } from '../tracking/alerts/evaluate.ts';
+import type { AlertSettings } from '../tracking/alerts/settings.ts';
+import { ALERT_STATUSES, type Alert, type AlertFilter } from '../tracking/alerts/store.ts';
+import type { ChangePoint } from '../tracking/changes/detect.ts';
+import { architecture, branch, metricName, repo } from '../tracking/formats/index.ts';
+import type { SeriesFilter } from '../tracking/series-samples.ts';
 import { text } from '../validation/zod.ts';
 import { configFilter, tagFilter } from './benchmark-schemas.ts';
 import { EXAMPLE, example, OUT, OUT_NULLABLE } from './examples.ts';

@@ -1,7 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import type { AlertSettings } from '../benchmarks/alerts/settings.ts';
 import type { ApiToken } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import { schemaStatus } from '../db/migrate.ts';
@@ -11,6 +10,7 @@ import { countSubmitted, createEventixMetrics, type EventixMetrics } from '../me
 import { httpMetrics } from '../metrics/http.ts';
 import { createServerRegistry } from '../metrics/server-registry.ts';
 import type { Sweeps } from '../sweeps/config.ts';
+import type { AlertSettings } from '../tracking/alerts/settings.ts';
 import { uiRoutes } from '../ui/routes.tsx';
 import { VERSION } from '../version.ts';
 import { type AppEnv, authenticate } from './auth.ts';

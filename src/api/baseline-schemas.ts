@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { BaselineRecord } from '../benchmarks/baselines.ts';
-import type { CompareResult, MetricComparison, MissingSeries, SideStats } from '../benchmarks/compare.ts';
-import { VERDICTS } from '../benchmarks/compare-stats.ts';
-import { architecture, metricName, repo } from '../benchmarks/formats/index.ts';
-import type { StoredSnapshot } from '../benchmarks/snapshots.ts';
+import type { BaselineRecord } from '../tracking/baselines.ts';
+import type { CompareResult, MetricComparison, MissingSeries, SideStats } from '../tracking/compare.ts';
+import { VERDICTS } from '../tracking/compare-stats.ts';
+import { architecture, metricName, repo } from '../tracking/formats/index.ts';
+import type { StoredSnapshot } from '../tracking/snapshots.ts';
 import { text } from '../validation/zod.ts';
 import { EXAMPLE, example, OUT, OUT_NULLABLE, wholeExample } from './examples.ts';
 import { uidSchema } from './schemas.ts';

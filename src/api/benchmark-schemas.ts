@@ -10,10 +10,10 @@ import {
   metricName,
   repo,
   sha,
-} from '../benchmarks/formats/index.ts';
-import type { PushResult } from '../benchmarks/ingest.ts';
-import type { StoredRun } from '../benchmarks/runs.ts';
-import type { SeriesPoint } from '../benchmarks/series.ts';
+} from '../tracking/formats/index.ts';
+import type { PushResult } from '../tracking/ingest.ts';
+import type { StoredRun } from '../tracking/runs.ts';
+import type { SeriesPoint } from '../tracking/series.ts';
 import { jsonValue } from '../validation/json.ts';
 import { storable } from '../validation/zod.ts';
 import { EXAMPLE, example, OUT, OUT_NULLABLE } from './examples.ts';

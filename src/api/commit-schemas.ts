@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { COMMIT_STATUSES } from '../benchmarks/commits.ts';
-import { DETERMINE_STRATEGIES } from '../benchmarks/determine.ts';
-import { FULL_SHA, refProblem } from '../benchmarks/git.ts';
-import type { RepoAllowList } from '../benchmarks/repos.ts';
-import type { RequeueOptions } from '../benchmarks/requeue.ts';
+import { COMMIT_STATUSES } from '../tracking/commits.ts';
+import { DETERMINE_STRATEGIES } from '../tracking/determine.ts';
+import { FULL_SHA, refProblem } from '../tracking/git.ts';
+import type { RepoAllowList } from '../tracking/repos.ts';
+import type { RequeueOptions } from '../tracking/requeue.ts';
 import { jsonValue } from '../validation/json.ts';
 import { storable } from '../validation/zod.ts';
 import { CONFIG_EXAMPLE, EXAMPLE, example, exampleString, OUT, OUT_NULLABLE, wholeExample } from './examples.ts';

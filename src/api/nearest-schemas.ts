@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { FORMATS, repo } from '../benchmarks/formats/index.ts';
-import type { NearestResult } from '../benchmarks/nearest/index.ts';
+import { FORMATS, repo } from '../tracking/formats/index.ts';
+import type { NearestResult } from '../tracking/nearest/index.ts';
 import { EXAMPLE, example, OUT, OUT_NULLABLE } from './examples.ts';
 
 /**

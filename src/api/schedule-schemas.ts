@@ -9,7 +9,7 @@ import {
   type ScheduleInput,
   type ScheduleOptions,
   type SchedulePatch,
-} from '../scheduler/schedule.ts';
+} from '../scheduler/schedule-input.ts';
 import { EXAMPLE, example, OUT, OUT_NULLABLE, wholeExample } from './examples.ts';
 import { submitBody, taskOut } from './schemas.ts';
 

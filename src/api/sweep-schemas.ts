@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { COMMIT_STATUSES } from '../benchmarks/commits.ts';
 import type { Task } from '../queue/task.ts';
 import type { SweepStatus } from '../sweeps/describe.ts';
 import type { StatusCounts } from '../sweeps/pairs.ts';
+import { COMMIT_STATUSES } from '../tracking/commits.ts';
 import { jsonValue } from '../validation/json.ts';
 import { EXAMPLE, example, exampleString, nullableString, OUT, OUT_NULLABLE } from './examples.ts';
 import { taskOut } from './schemas.ts';

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { schedulesFile, toScheduleInput } from '../api/schedule-schemas.ts';
+import type { Executor } from '../db/executor.ts';
 import { coerceError } from '../logger.ts';
-import type { Executor } from '../queue/executor.ts';
 import { upsertSchedule } from '../scheduler/manage.ts';
-import type { ScheduleInput } from '../scheduler/schedule.ts';
+import type { ScheduleInput } from '../scheduler/schedule-input.ts';
 
 /**
  * EVENTIX_SCHEDULES_FILE: schedules declared in a JSON file, `{"schedules": [...]}`, each entry in

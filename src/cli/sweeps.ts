@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
+import type { Executor } from '../db/executor.ts';
 import { coerceError, type Logger } from '../logger.ts';
-import type { Executor } from '../queue/executor.ts';
 import { applySweeps } from '../sweeps/apply.ts';
 import { loadSweepsFile, type Sweeps } from '../sweeps/config.ts';
 import { SweepRuntime } from '../sweeps/runtime.ts';

@@ -1,7 +1,7 @@
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
-import { allowPreparedStatements } from '../queue/executor.ts';
+import { allowPreparedStatements } from './executor.ts';
 import * as schema from './schema/index.ts';
 
 export type Drizzle = NodePgDatabase<typeof schema>;

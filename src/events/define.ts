@@ -1,4 +1,4 @@
-import type { SubmitInput } from '../queue/input.ts';
+import type { SubmitInput } from '../queue/submit-input.ts';
 import { NAME_PATTERN } from '../validation/names.ts';
 import type { EventRecord } from './events.ts';
 import { type Filter, filterSchema } from './filter.ts';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { type Executor, run } from '../db/executor.ts';
 import { ValidationError } from '../errors.ts';
-import { type Executor, run } from '../queue/executor.ts';
-import { PRIORITY_MAX, PRIORITY_MIN } from '../queue/input.ts';
 import { decodeCursor, encodeCursor } from '../queue/list.ts';
+import { PRIORITY_MAX, PRIORITY_MIN } from '../queue/submit-input.ts';
 import { jsonValue } from '../validation/json.ts';
 import { NAME_MESSAGE, NAME_PATTERN } from '../validation/names.ts';
 import { issuesOf } from '../validation/zod.ts';

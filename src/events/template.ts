@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type FieldIssue, ValidationError } from '../errors.ts';
-import { type SubmitInput, submitSchema } from '../queue/input.ts';
+import { type SubmitInput, submitSchema } from '../queue/submit-input.ts';
 import { jsonValue } from '../validation/json.ts';
 import { NAME_PATTERN } from '../validation/names.ts';
 import { checkDocument } from './json.ts';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { type Executor, run } from '../db/executor.ts';
 import { TriggerExists, TriggerNotFound, ValidationError } from '../errors.ts';
-import { type Executor, run } from '../queue/executor.ts';
 import { NAME_PATTERN } from '../validation/names.ts';
 import { issuesOf } from '../validation/zod.ts';
 import { type Filter, filterSchema } from './filter.ts';

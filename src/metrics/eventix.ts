@@ -1,7 +1,7 @@
 /** The standard Eventix metrics on a Registry, and the helpers that feed them. */
 
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Executor } from '../queue/executor.ts';
+import type { Executor } from '../db/executor.ts';
 import { DEPTH_STATUSES, type NamespaceDepth, queueDepth } from '../queue/stats.ts';
 import type { SubmitResult } from '../queue/submit.ts';
 import type { WorkerEvents } from '../worker/worker.ts';

@@ -1,4 +1,4 @@
-import { type Executor, run } from './executor.ts';
+import { type Executor, run } from '../db/executor.ts';
 import { type ClaimedTask, type TaskRowRaw, toClaimedTask } from './task.ts';
 
 export interface ClaimOptions {

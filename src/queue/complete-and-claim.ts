@@ -1,6 +1,6 @@
+import { type Executor, run } from '../db/executor.ts';
 import { type ClaimOptions, claimCtes, memoize, namespaceArray } from './claim.ts';
 import { type Completion, completeCtes, completionPayload } from './complete.ts';
-import { type Executor, run } from './executor.ts';
 import { type ClaimedTask, rowFromJson, toClaimedTask } from './task.ts';
 
 /**

@@ -1,6 +1,6 @@
+import { type Executor, run } from '../db/executor.ts';
 import { ValidationError } from '../errors.ts';
 import { jsonFieldIssue } from '../validation/json.ts';
-import { type Executor, run } from './executor.ts';
 import { explainLoss, type Lease } from './ownership.ts';
 
 /**

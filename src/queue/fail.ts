@@ -1,5 +1,5 @@
+import { type Executor, run } from '../db/executor.ts';
 import { jsonValue } from '../validation/json.ts';
-import { type Executor, run } from './executor.ts';
 import { failedAttemptSet, RETRIES_REMAIN } from './failure-sql.ts';
 import { explainLoss, type Lease } from './ownership.ts';
 import type { TaskStatus } from './states.ts';

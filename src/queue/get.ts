@@ -1,5 +1,5 @@
+import { type Executor, run } from '../db/executor.ts';
 import { TaskNotFound } from '../errors.ts';
-import { type Executor, run } from './executor.ts';
 import { assertUid } from './ownership.ts';
 import { type Task, type TaskRowRaw, toTask } from './task.ts';
 

@@ -1,11 +1,10 @@
+export type { DrizzleExecutor, Executor, Queryable } from '../db/executor.ts';
 export { cancel } from './cancel.ts';
 export { type ClaimOptions, claim } from './claim.ts';
 export { type Completion, complete, completeMany } from './complete.ts';
-export type { DrizzleExecutor, Executor, Queryable } from './executor.ts';
 export { type Failure, fail, toTaskError } from './fail.ts';
 export { getTask, getTaskByUniqueKey } from './get.ts';
 export { type HeartbeatResult, heartbeat } from './heartbeat.ts';
-export { PRIORITY_MAX, PRIORITY_MIN, SUBMIT_DEFAULTS, type SubmitInput } from './input.ts';
 export { encodeCursor, type ListFilter, listTasks } from './list.ts';
 export type { Lease } from './ownership.ts';
 export { pruneExpired } from './prune.ts';
@@ -15,4 +14,5 @@ export { reschedule } from './reschedule.ts';
 export { rescueExpired } from './rescue.ts';
 export { FINAL_STATUSES, isTaskStatus, TASK_STATUSES, type TaskStatus, WAITING_STATUSES } from './states.ts';
 export { MAX_BATCH, NOTIFY_CHANNEL, type SubmitResult, submit, submitMany } from './submit.ts';
+export { PRIORITY_MAX, PRIORITY_MIN, SUBMIT_DEFAULTS, type SubmitInput } from './submit-input.ts';
 export type { ClaimedTask, Task, TaskError } from './task.ts';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type CursorCodec, cursorTimestamp, jsonCursor } from '../db/cursor.ts';
-import { type Executor, run } from './executor.ts';
+import { type Executor, run } from '../db/executor.ts';
 import type { TaskStatus } from './states.ts';
 import { type Task, type TaskRowRaw, toTask } from './task.ts';
 

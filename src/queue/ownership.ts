@@ -1,5 +1,5 @@
+import { type Executor, run } from '../db/executor.ts';
 import { LeaseLost, TaskNotFound, ValidationError } from '../errors.ts';
-import { type Executor, run } from './executor.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -1,4 +1,4 @@
-import { type Executor, run } from './executor.ts';
+import { type Executor, run } from '../db/executor.ts';
 
 /**
  * Delete finished tasks past their expiry, a bounded batch at a time so a large backlog never

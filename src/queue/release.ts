@@ -1,4 +1,4 @@
-import { type Executor, run } from './executor.ts';
+import { type Executor, run } from '../db/executor.ts';
 import type { Lease } from './ownership.ts';
 import { NOTIFY_CHANNEL } from './submit.ts';
 

@@ -1,6 +1,6 @@
+import { type Executor, run } from '../db/executor.ts';
 import { InvalidTransition, TaskNotFound, UniqueKeyConflict, ValidationError } from '../errors.ts';
 import { instant } from '../validation/zod.ts';
-import { type Executor, run } from './executor.ts';
 import { assertUid } from './ownership.ts';
 import { NOTIFY_CHANNEL } from './submit.ts';
 import { type Task, type TaskRowRaw, toTask } from './task.ts';

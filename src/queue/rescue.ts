@@ -1,4 +1,4 @@
-import { type Executor, run } from './executor.ts';
+import { type Executor, run } from '../db/executor.ts';
 import { failedAttemptSet, RETRIES_REMAIN } from './failure-sql.ts';
 import type { TaskStatus } from './states.ts';
 

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type pg from 'pg';
+import { run } from '../db/executor.ts';
 import { withTransaction } from '../db/transaction.ts';
 import { coerceError, type Logger } from '../logger.ts';
-import { run } from './executor.ts';
 
 /**
  * The dashboard's rollup (src/db/schema/rollups.ts): tasks per namespace and status, and tasks

@@ -1,4 +1,4 @@
-import { type Executor, run } from './executor.ts';
+import { type Executor, run } from '../db/executor.ts';
 import { TASK_STATUSES, type TaskStatus } from './states.ts';
 
 /** A count for every status, zero when no task has it. */

@@ -1,5 +1,5 @@
 import { compileRecord, literal, read } from './compile-record.ts';
-import type { NormalizedSubmit } from './input.ts';
+import type { NormalizedSubmit } from './submit-input.ts';
 import type { Task } from './task.ts';
 import {
   columnDefault,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { type Executor, run } from '../db/executor.ts';
 import { ValidationError } from '../errors.ts';
-import { type Executor, run } from './executor.ts';
-import { type NormalizedSubmit, normalizeSubmit, type SubmitInput } from './input.ts';
+import { type NormalizedSubmit, normalizeSubmit, type SubmitInput } from './submit-input.ts';
 import { createdTask, paramsOf, SUBMIT_SQL, SUBMIT_WITHOUT_KEYS_SQL, type SubmitRow } from './submit-statement.ts';
 import { rowFromJson, type Task, type TaskRowRaw, toTask } from './task.ts';
 

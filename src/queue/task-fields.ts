@@ -12,7 +12,7 @@ import { TASK_STATUSES } from './states.ts';
  * columns give every field's name, storage type, nullability and default, in the order rows,
  * tasks and JSON answers list them. This table adds, per column, what storage cannot say: how a
  * submission is validated, what the HTTP API documents, an example. Everything else is derived
- * from the two: the library's input schema (src/queue/input.ts), the HTTP schemas (by renaming
+ * from the two: the library's input schema (src/queue/submit-input.ts), the HTTP schemas (by renaming
  * keys to snake_case, src/api/schemas.ts), the submit statement's columns and defaults
  * (submit-statement.ts), the row mapper (task.ts) and the serializer (src/api/serialize.ts).
  *

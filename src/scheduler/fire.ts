@@ -1,7 +1,7 @@
-import { type Executor, run } from '../queue/executor.ts';
+import { type Executor, run } from '../db/executor.ts';
 import { submitMany } from '../queue/submit.ts';
 import type { Task } from '../queue/task.ts';
-import { type Schedule, toSubmitInput } from './schedule.ts';
+import { type Schedule, toSubmitInput } from './schedule-input.ts';
 
 export type FireOutcome = 'submitted' | 'skipped_overlap' | 'manual';
 

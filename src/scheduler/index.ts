@@ -13,7 +13,7 @@ export {
   upsertSchedule,
 } from './manage.ts';
 export { DEFAULT_MAX_FIRES_PER_RUN, DEFAULT_MISFIRE_ALL_MAX, type FirePlan, planFires } from './plan.ts';
-export { type ManualFire, runSchedule } from './run.ts';
+export { type ManualFire, runSchedule } from './run-now.ts';
 export {
   MISFIRE_POLICIES,
   type MisfirePolicy,
@@ -21,5 +21,5 @@ export {
   type ScheduleInput,
   type ScheduleOptions,
   type SchedulePatch,
-} from './schedule.ts';
+} from './schedule-input.ts';
 export { Scheduler, type SchedulerEvents, type SchedulerOptions, type SchedulerState, type TickResult } from './scheduler.ts';

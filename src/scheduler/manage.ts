@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { textCursor } from '../db/cursor.ts';
+import { type Executor, run } from '../db/executor.ts';
 import { ScheduleExists, ScheduleNotFound, ValidationError } from '../errors.ts';
-import { type Executor, run } from '../queue/executor.ts';
 import { nextFireAfter } from './cron.ts';
 import {
   type NormalizedSchedule,
@@ -13,7 +13,7 @@ import {
   type SchedulePatch,
   type ScheduleRowRaw,
   toSchedule,
-} from './schedule.ts';
+} from './schedule-input.ts';
 
 /**
  * Creating, changing and removing schedules: one statement each, on any executor (a pool, or a

@@ -1,5 +1,5 @@
 import { fireTimesBetween, lastFiresBetween, nextFireAfter } from './cron.ts';
-import type { MisfirePolicy } from './schedule.ts';
+import type { MisfirePolicy } from './schedule-input.ts';
 
 /**
  * Which fire times a due schedule fires now, and where its next_fire_at moves: a pure function

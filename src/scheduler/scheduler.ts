@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type pg from 'pg';
+import { run } from '../db/executor.ts';
 import { withTransaction } from '../db/transaction.ts';
 import { coerceError, type Logger, silentLogger } from '../logger.ts';
-import { run } from '../queue/executor.ts';
 import { type FireOutcome, recordFires } from './fire.ts';
 import { DEFAULT_MAX_FIRES_PER_RUN, DEFAULT_MISFIRE_ALL_MAX, planFires } from './plan.ts';
-import { type MisfirePolicy, type ScheduleRowRaw, toSchedule } from './schedule.ts';
+import { type MisfirePolicy, type ScheduleRowRaw, toSchedule } from './schedule-input.ts';
 
 export interface SchedulerOptions {
   pool: pg.Pool;

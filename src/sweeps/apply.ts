@@ -1,5 +1,5 @@
+import { type Executor, run } from '../db/executor.ts';
 import { deleteTrigger, putTrigger } from '../events/triggers.ts';
-import { type Executor, run } from '../queue/executor.ts';
 import { removeSchedule, upsertSchedule } from '../scheduler/manage.ts';
 import type { Sweep, Sweeps } from './config.ts';
 import { fireUniqueKey, SWEEP_TASK } from './fire.ts';

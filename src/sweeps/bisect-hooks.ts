@@ -1,6 +1,6 @@
-import { type Executor, run } from '../queue/executor.ts';
-import type { SubmitInput } from '../queue/input.ts';
+import { type Executor, run } from '../db/executor.ts';
 import { submitMany } from '../queue/submit.ts';
+import type { SubmitInput } from '../queue/submit-input.ts';
 
 /**
  * Where automatic bisection (bisect.ts) is woken: three one-line hooks, each a task submission in

@@ -1,7 +1,7 @@
-import { median } from '../benchmarks/changes/stats.ts';
-import { FULL_SHA, GitError, runGit } from '../benchmarks/git.ts';
-import { loadSeries } from '../benchmarks/series-samples.ts';
-import type { Executor } from '../queue/executor.ts';
+import type { Executor } from '../db/executor.ts';
+import { median } from '../tracking/changes/stats.ts';
+import { FULL_SHA, GitError, runGit } from '../tracking/git.ts';
+import { loadSeries } from '../tracking/series-samples.ts';
 import { classify } from './bisect-plan.ts';
 import type { AlertRow } from './bisect-state.ts';
 import type { Sweep } from './config.ts';

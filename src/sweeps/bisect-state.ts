@@ -1,4 +1,4 @@
-import type { AlertRow as StoredAlertRow } from '../benchmarks/alerts/store.ts';
+import type { AlertRow as StoredAlertRow } from '../tracking/alerts/store.ts';
 import type { Verdict } from './bisect-plan.ts';
 import type { Sweep } from './config.ts';
 

@@ -1,12 +1,13 @@
 import type pg from 'pg';
 import { z } from 'zod';
-import { median } from '../benchmarks/changes/stats.ts';
-import { FULL_SHA } from '../benchmarks/git.ts';
+import { type Executor, run } from '../db/executor.ts';
 import { withTransaction } from '../db/transaction.ts';
 import { NonRetryableError } from '../errors.ts';
-import { type Executor, run } from '../queue/executor.ts';
 import { submitMany } from '../queue/submit.ts';
+import { median } from '../tracking/changes/stats.ts';
+import { FULL_SHA } from '../tracking/git.ts';
 import type { TaskContext } from '../worker/registry.ts';
+import { claimPair, type SweepDeps } from './benchmark-task.ts';
 import { submitSteps } from './bisect-hooks.ts';
 import { classify, planStep, type Verdict } from './bisect-plan.ts';
 import { anchorRange, firstParentChain } from './bisect-range.ts';
@@ -26,7 +27,6 @@ import {
 import type { Sweep, SweepConfig } from './config.ts';
 import { benchmarkSubmit } from './fire.ts';
 import { getPair } from './pairs.ts';
-import { claimPair, type SweepDeps } from './run.ts';
 import { fetchRemote, hasCommit } from './worktree.ts';
 
 /**

@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { CanonicalJsonError, canonicalize, type JsonValue } from '../benchmarks/canonical.ts';
-import { DETERMINE_STRATEGIES, type DetermineStrategy } from '../benchmarks/determine.ts';
-import { refProblem } from '../benchmarks/git.ts';
-import { repoKey } from '../benchmarks/repos.ts';
 import { EventixError } from '../errors.ts';
 import { type Filter, filterSchema } from '../events/filter.ts';
 import { coerceError } from '../logger.ts';
 import { validateSchedule } from '../scheduler/cron.ts';
+import { CanonicalJsonError, canonicalize, type JsonValue } from '../tracking/canonical.ts';
+import { DETERMINE_STRATEGIES, type DetermineStrategy } from '../tracking/determine.ts';
+import { refProblem } from '../tracking/git.ts';
+import { repoKey } from '../tracking/repos.ts';
 import { jsonValue } from '../validation/json.ts';
 import { NAME_PATTERN } from '../validation/names.ts';
 

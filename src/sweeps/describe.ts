@@ -1,12 +1,12 @@
+import { type Executor, run } from '../db/executor.ts';
 import { type Trigger, toTrigger } from '../events/triggers.ts';
-import { type Executor, run } from '../queue/executor.ts';
 import { type Task, type TaskRowRaw, toTask } from '../queue/task.ts';
-import { type Schedule, type ScheduleRowRaw, toSchedule } from '../scheduler/schedule.ts';
+import { type Schedule, type ScheduleRowRaw, toSchedule } from '../scheduler/schedule-input.ts';
 import { firerName } from './apply.ts';
+import { BENCHMARK_TASK } from './benchmark-task.ts';
 import type { Sweep, Sweeps } from './config.ts';
 import { SWEEP_TASK } from './fire.ts';
 import { countPairs, emptyCounts, pairKey, type StatusCounts } from './pairs.ts';
-import { BENCHMARK_TASK } from './run.ts';
 
 /** What GET /sweeps shows of each sweep besides its definition: how it fires, and how far it got. */
 export interface SweepStatus {

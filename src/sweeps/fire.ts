@@ -1,13 +1,13 @@
-import { cleanupCommits } from '../benchmarks/commits.ts';
-import { determineCommits } from '../benchmarks/determine.ts';
+import { run } from '../db/executor.ts';
 import { withTransaction } from '../db/transaction.ts';
 import { NonRetryableError } from '../errors.ts';
-import { run } from '../queue/executor.ts';
-import type { SubmitInput } from '../queue/input.ts';
 import { submitMany } from '../queue/submit.ts';
+import type { SubmitInput } from '../queue/submit-input.ts';
+import { cleanupCommits } from '../tracking/commits.ts';
+import { determineCommits } from '../tracking/determine.ts';
+import { BENCHMARK_TASK, type BenchmarkKwargs, claimPair, type SweepDeps } from './benchmark-task.ts';
 import type { Sweep } from './config.ts';
 import { failPairsOfErroredTasks } from './pairs.ts';
-import { BENCHMARK_TASK, type BenchmarkKwargs, claimPair, type SweepDeps } from './run.ts';
 import { fetchRemote } from './worktree.ts';
 
 /**

@@ -1,8 +1,8 @@
-import { attemptCte, COMMIT_STATUSES, type CommitStatus } from '../benchmarks/commits.ts';
-import { type Executor, run } from '../queue/executor.ts';
+import { type Executor, run } from '../db/executor.ts';
+import { attemptCte, COMMIT_STATUSES, type CommitStatus } from '../tracking/commits.ts';
 
 /**
- * The few commit_status statements sweeps need beyond mark/determine/cleanup (src/benchmarks).
+ * The few commit_status statements sweeps need beyond mark/determine/cleanup (src/tracking).
  * Every write here is guarded by the owner task's uid, so it can never touch a pair that another
  * task has claimed in the meantime, and those of a benchmark attempt also by its fencing token,
  * in the same statement: the uid is the same on every retry, so without the token an attempt that

@@ -3,12 +3,12 @@ import { coerceError, type Logger, silentLogger } from '../logger.ts';
 import type { Notifier } from '../worker/notifier.ts';
 import { defineTask, type TaskDefinition } from '../worker/registry.ts';
 import { Worker } from '../worker/worker.ts';
+import { BENCHMARK_TASK, type BenchmarkKwargs, runBenchmark, type SweepDeps } from './benchmark-task.ts';
 import { runBisectStep } from './bisect.ts';
 import { BISECT_TASK, bisectionRunFailed } from './bisect-hooks.ts';
 import type { Sweeps } from './config.ts';
 import { fireSweep, SWEEP_TASK } from './fire.ts';
 import { failPairsOfErroredTasks } from './pairs.ts';
-import { BENCHMARK_TASK, type BenchmarkKwargs, runBenchmark, type SweepDeps } from './run.ts';
 import { removeLeftovers } from './worktree.ts';
 
 /** The task definitions of sweeps (fire, benchmark, bisection step), bound to a sweeps file and a database. */

@@ -1,6 +1,6 @@
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { GitError, runGit } from '../benchmarks/git.ts';
+import { GitError, runGit } from '../tracking/git.ts';
 
 /**
  * Git for the benchmark runs: each run checks its commit out in a worktree of its own (two runs

@@ -1,11 +1,11 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { type AppEnv, grants } from '../api/auth.ts';
-import type { AlertSettings } from '../benchmarks/alerts/settings.ts';
 import type { ApiScope, ApiToken } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { TriggerDefinition } from '../events/define.ts';
 import type { Logger } from '../logger.ts';
 import type { SubmitResult } from '../queue/submit.ts';
+import type { AlertSettings } from '../tracking/alerts/settings.ts';
 import { csrfToken } from './session.ts';
 
 /** What every page knows about the viewer: who they are, what they may do, the form token. */

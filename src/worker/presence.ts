@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import type pg from 'pg';
 import { isConnectionError } from '../db/connection-errors.ts';
+import { type Executor, run } from '../db/executor.ts';
 import { coerceError, type Logger } from '../logger.ts';
-import { type Executor, run } from '../queue/executor.ts';
 import { VERSION } from '../version.ts';
 
 /**

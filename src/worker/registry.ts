@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Executor } from '../db/executor.ts';
 import type { Logger } from '../logger.ts';
-import type { Executor } from '../queue/executor.ts';
-import type { SubmitInput } from '../queue/input.ts';
 import { type SubmitResult, submit } from '../queue/submit.ts';
+import type { SubmitInput } from '../queue/submit-input.ts';
 import { NAME_PATTERN } from '../validation/names.ts';
 
 export interface TaskContext {

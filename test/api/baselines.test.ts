@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
-import { repoKey } from '../../src/benchmarks/repos.ts';
 import type { ApiToken } from '../../src/config.ts';
 import { silentLogger } from '../../src/logger.ts';
+import { repoKey } from '../../src/tracking/repos.ts';
 import { del, expectJson, expectProblem, get, type Json, post } from '../helpers/api.ts';
 import { pushCommit } from '../helpers/baseline-data.ts';
 import { useTestDatabase } from '../helpers/db.ts';

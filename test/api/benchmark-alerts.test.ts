@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
-import { BenchmarkRuntime } from '../../src/benchmarks/alerts/runtime.ts';
-import { EVALUATE_TASK } from '../../src/benchmarks/alerts/settings.ts';
 import { silentLogger } from '../../src/logger.ts';
+import { BenchmarkRuntime } from '../../src/tracking/alerts/runtime.ts';
+import { EVALUATE_TASK } from '../../src/tracking/alerts/settings.ts';
 import { expectJson, expectProblem, get, type Json, post, send } from '../helpers/api.ts';
 import { type StepSeries, shaOf, step, stepDocuments } from '../helpers/bench-series.ts';
 import { useTestDatabase } from '../helpers/db.ts';

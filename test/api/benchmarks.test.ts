@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
-import { upsertConfig } from '../../src/benchmarks/configs.ts';
 import { silentLogger } from '../../src/logger.ts';
+import { upsertConfig } from '../../src/tracking/configs.ts';
 import { expectJson, expectProblem, get, type Json, post, send } from '../helpers/api.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 

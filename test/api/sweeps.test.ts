@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../../src/api/app.ts';
 import { sweepListOut, sweepRunOut, sweepRunsOut } from '../../src/api/sweep-schemas.ts';
-import { markCommits } from '../../src/benchmarks/commits.ts';
-import { repoKey } from '../../src/benchmarks/repos.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { applySweeps } from '../../src/sweeps/apply.ts';
 import { parseSweeps, type Sweeps } from '../../src/sweeps/config.ts';
+import { markCommits } from '../../src/tracking/commits.ts';
+import { repoKey } from '../../src/tracking/repos.ts';
 import { expectJson, expectProblem, get, post } from '../helpers/api.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { linearRepo, type TestRepo } from '../helpers/git.ts';

@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { evaluateGroup } from '../../src/benchmarks/alerts/evaluate.ts';
-import { createBaseline } from '../../src/benchmarks/baselines.ts';
-import { markCommits } from '../../src/benchmarks/commits.ts';
-import { pushResults } from '../../src/benchmarks/ingest.ts';
-import { repoKey } from '../../src/benchmarks/repos.ts';
+import { evaluateGroup } from '../../src/tracking/alerts/evaluate.ts';
+import { createBaseline } from '../../src/tracking/baselines.ts';
+import { markCommits } from '../../src/tracking/commits.ts';
+import { pushResults } from '../../src/tracking/ingest.ts';
+import { repoKey } from '../../src/tracking/repos.ts';
 import { step, stepDocuments } from '../helpers/bench-series.ts';
 import { linearRepo } from '../helpers/git.ts';
 import { checkPage, noBrowser, SCREENSHOT_DIR, useUiServer } from './harness.ts';

@@ -3,7 +3,7 @@ import { defineTrigger } from '../../src/events/define.ts';
 import { publishEvent } from '../../src/events/publish.ts';
 import { createTrigger } from '../../src/events/triggers.ts';
 import { createSchedule } from '../../src/scheduler/manage.ts';
-import { runSchedule } from '../../src/scheduler/run.ts';
+import { runSchedule } from '../../src/scheduler/run-now.ts';
 import { checkPage, noBrowser, useUiServer } from './harness.ts';
 
 const codeTrigger = defineTrigger('notify-on-push', 'commit.pushed', (e) => ({ task: 'notify', args: [e.payload.sha ?? null] }), {

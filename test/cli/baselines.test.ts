@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoKey } from '../../src/benchmarks/repos.ts';
+import { repoKey } from '../../src/tracking/repos.ts';
 import { pushCommit } from '../helpers/baseline-data.ts';
 import { runCli } from '../helpers/cli.ts';
 import { useTestDatabase } from '../helpers/db.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { listAlerts } from '../../src/benchmarks/alerts/store.ts';
-import { pushResults } from '../../src/benchmarks/ingest.ts';
+import { listAlerts } from '../../src/tracking/alerts/store.ts';
+import { pushResults } from '../../src/tracking/ingest.ts';
 import { type StepSeries, shaOf, step, stepDocuments } from '../helpers/bench-series.ts';
 import { collect, runCli, spawnCli, waitForOutput } from '../helpers/cli.ts';
 import { useTestDatabase } from '../helpers/db.ts';

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { pushResults } from '../../src/benchmarks/ingest.ts';
+import { pushResults } from '../../src/tracking/ingest.ts';
 import { prng } from './api.ts';
 
 /**

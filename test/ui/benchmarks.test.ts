@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
-import { evaluateGroup } from '../../src/benchmarks/alerts/evaluate.ts';
-import { createBaseline } from '../../src/benchmarks/baselines.ts';
-import { pushResults } from '../../src/benchmarks/ingest.ts';
 import type { ApiToken } from '../../src/config.ts';
 import { silentLogger } from '../../src/logger.ts';
+import { evaluateGroup } from '../../src/tracking/alerts/evaluate.ts';
+import { createBaseline } from '../../src/tracking/baselines.ts';
+import { pushResults } from '../../src/tracking/ingest.ts';
 import { shaOf, step, stepDocuments } from '../helpers/bench-series.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { READ_TOKEN, redirectOf, SUBMIT_TOKEN, UI_TOKENS, UiSession } from '../helpers/ui.ts';

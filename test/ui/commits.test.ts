@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
-import { markCommits } from '../../src/benchmarks/commits.ts';
-import { repoKey } from '../../src/benchmarks/repos.ts';
 import type { ApiToken } from '../../src/config.ts';
 import { silentLogger } from '../../src/logger.ts';
+import { markCommits } from '../../src/tracking/commits.ts';
+import { repoKey } from '../../src/tracking/repos.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { linearRepo, type TestRepo } from '../helpers/git.ts';
 import { READ_TOKEN, redirectOf, SUBMIT_TOKEN, UI_TOKENS, UiSession } from '../helpers/ui.ts';

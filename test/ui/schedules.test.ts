@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { type App, createApp } from '../../src/api/app.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { createSchedule } from '../../src/scheduler/manage.ts';
-import { runSchedule } from '../../src/scheduler/run.ts';
+import { runSchedule } from '../../src/scheduler/run-now.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { READ_TOKEN, redirectOf, SUBMIT_TOKEN, sectionOf, UI_TOKENS, UiSession } from '../helpers/ui.ts';
 

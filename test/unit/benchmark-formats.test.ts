@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { detectFormat, directionOfUnit, parseResults } from '../../src/benchmarks/formats/index.ts';
-import { prepareResults } from '../../src/benchmarks/ingest.ts';
 import { ValidationError } from '../../src/errors.ts';
+import { detectFormat, directionOfUnit, parseResults } from '../../src/tracking/formats/index.ts';
+import { prepareResults } from '../../src/tracking/ingest.ts';
 
 const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../fixtures/benchmarks/${name}`, import.meta.url), 'utf8'));
 const clone = <T>(v: T): T => structuredClone(v);

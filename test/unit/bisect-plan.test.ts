@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { BENCHMARK_TASK } from '../../src/sweeps/benchmark-task.ts';
 import { BISECT_RUN_TASK } from '../../src/sweeps/bisect-hooks.ts';
 import { classify, planStep, runBound, type Verdict } from '../../src/sweeps/bisect-plan.ts';
 import { DEFAULT_BISECT_MAX_RUNS, parseSweeps, SweepsFileError } from '../../src/sweeps/config.ts';
-import { BENCHMARK_TASK } from '../../src/sweeps/run.ts';
 
 /** `[good, c1, …, ck, bad]` as readable names. */
 const chainOf = (k: number) => ['good', ...Array.from({ length: k }, (_, i) => `c${i + 1}`), 'bad'];

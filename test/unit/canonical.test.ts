@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CanonicalJsonError, canonicalConfig, canonicalize, canonicalJson, configHash } from '../../src/benchmarks/canonical.ts';
 import { ValidationError } from '../../src/errors.ts';
+import { CanonicalJsonError, canonicalConfig, canonicalize, canonicalJson, configHash } from '../../src/tracking/canonical.ts';
 
 describe('canonical JSON', () => {
   const cases: [string, unknown, string][] = [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../bench/detect/rng.ts';
-import { type CommitSamples, detectChanges } from '../../src/benchmarks/changes/detect.ts';
+import { type CommitSamples, detectChanges } from '../../src/tracking/changes/detect.ts';
 
 interface Shape {
   n: number;

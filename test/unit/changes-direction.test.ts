@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { directionOfName, kindOf, resolveDirection } from '../../src/benchmarks/changes/direction.ts';
+import { directionOfName, kindOf, resolveDirection } from '../../src/tracking/changes/direction.ts';
 
 describe('direction rule', () => {
   it('names: rps/throughput/ops higher, latency/_ms/time lower, others unknown', () => {

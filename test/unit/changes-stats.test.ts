@@ -11,7 +11,7 @@ import {
   studentTQuantile,
   studentTSf,
   studentTTestFromStats,
-} from '../../src/benchmarks/changes/stats.ts';
+} from '../../src/tracking/changes/stats.ts';
 
 // Reference values from SciPy 1.17 (scipy.stats / scipy.special).
 const close = (actual: number, expected: number, rel = 1e-9) =>

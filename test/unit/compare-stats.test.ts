@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { overallVerdict, relativeChangeInterval, summarize, verdictOf, welchPValue } from '../../src/benchmarks/compare-stats.ts';
+import { overallVerdict, relativeChangeInterval, summarize, verdictOf, welchPValue } from '../../src/tracking/compare-stats.ts';
 import { normals } from '../helpers/baseline-data.ts';
 
 const draw = (z: () => number, n: number, mean: number, sd: number) => Array.from({ length: n }, () => mean + sd * z());

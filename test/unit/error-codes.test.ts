@@ -1,11 +1,6 @@
 import { Hono } from 'hono';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { HttpProblem, problemFromError, STATUS_BY_CODE, statusOf, titleOf } from '../../src/api/errors.ts';
-import { AlertConflict, AlertNotFound } from '../../src/benchmarks/alerts/store.ts';
-import { InvalidRecords } from '../../src/benchmarks/commits-import.ts';
-import { ConfigNotFound } from '../../src/benchmarks/commits-read.ts';
-import { GitError } from '../../src/benchmarks/git.ts';
-import { PairNotFailed } from '../../src/benchmarks/requeue.ts';
 import {
   BaselineExists,
   BaselineNotFound,
@@ -26,6 +21,11 @@ import {
 } from '../../src/errors.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { SweepNotFound } from '../../src/sweeps/config.ts';
+import { AlertConflict, AlertNotFound } from '../../src/tracking/alerts/store.ts';
+import { InvalidRecords } from '../../src/tracking/commits-import.ts';
+import { ConfigNotFound } from '../../src/tracking/commits-read.ts';
+import { GitError } from '../../src/tracking/git.ts';
+import { PairNotFailed } from '../../src/tracking/requeue.ts';
 
 const CODES = Object.keys(STATUS_BY_CODE) as ErrorCode[];
 

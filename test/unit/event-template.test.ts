@@ -8,7 +8,7 @@ import {
   templateField,
   templateSchema,
 } from '../../src/events/template.ts';
-import { normalizeSubmit } from '../../src/queue/input.ts';
+import { normalizeSubmit } from '../../src/queue/submit-input.ts';
 
 const payload = {
   branch: 'main',

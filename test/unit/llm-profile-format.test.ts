@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { detectFormat, parseResults } from '../../src/benchmarks/formats/index.ts';
-import { prepareResults } from '../../src/benchmarks/ingest.ts';
 import { ValidationError } from '../../src/errors.ts';
+import { detectFormat, parseResults } from '../../src/tracking/formats/index.ts';
+import { prepareResults } from '../../src/tracking/ingest.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: fixture records are edited freely below.
 const fixture = (): { benchmarks: any[] } =>

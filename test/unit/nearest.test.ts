@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { findNearest, JsonFileRepository, nearestQuery, relativeDistance } from '../../src/benchmarks/nearest/index.ts';
 import { type EventixError, NoCandidates, ValidationError } from '../../src/errors.ts';
 import { createLogger } from '../../src/logger.ts';
+import { findNearest, JsonFileRepository, nearestQuery, relativeDistance } from '../../src/tracking/nearest/index.ts';
 
 const FIXTURE = new URL('../fixtures/benchmarks/llm-profiles.json', import.meta.url);
 // biome-ignore lint/suspicious/noExplicitAny: fixture records are edited freely below.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { JsonValue } from '../../src/benchmarks/canonical.ts';
-import { spread } from '../../src/benchmarks/determine.ts';
-import { covers, jsonEqual } from '../../src/benchmarks/subset.ts';
+import type { JsonValue } from '../../src/tracking/canonical.ts';
+import { spread } from '../../src/tracking/determine.ts';
+import { covers, jsonEqual } from '../../src/tracking/subset.ts';
 
 describe('subset detection: covers(superset, subset), the seed’s rules', () => {
   const cases: [string, JsonValue, JsonValue, boolean][] = [

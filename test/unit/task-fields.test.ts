@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { claimedTaskOut, submitBody, taskOut } from '../../src/api/schemas.ts';
 import { claimedToJson, taskToJson } from '../../src/api/serialize.ts';
 import { SUBMIT_DEFAULTS, tasks } from '../../src/db/schema/tasks.ts';
-import { normalizeSubmit, normalizeWire, submitSchema } from '../../src/queue/input.ts';
+import { normalizeSubmit, normalizeWire, submitSchema } from '../../src/queue/submit-input.ts';
 import { SUBMIT_SQL, SUBMIT_WITHOUT_KEYS_SQL } from '../../src/queue/submit-statement.ts';
 import { rowFromJson, type TaskRowRaw, toClaimedTask, toTask } from '../../src/queue/task.ts';
 import { snakeCase, TASK_FIELDS, TASK_KEYS, WIRE_KEYS } from '../../src/queue/task-fields.ts';

@@ -1,4 +1,4 @@
-import { studentTQuantile } from '../../../src/benchmarks/changes/stats.ts';
+import { studentTQuantile } from '../../../src/tracking/changes/stats.ts';
 import { type Anchor, collapseRuns, measured } from './common.ts';
 
 /**

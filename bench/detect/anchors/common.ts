@@ -1,5 +1,5 @@
-import type { CommitSamples } from '../../../src/benchmarks/changes/detect.ts';
-import type { Direction } from '../../../src/benchmarks/formats/normalized.ts';
+import type { CommitSamples } from '../../../src/tracking/changes/detect.ts';
+import type { Direction } from '../../../src/tracking/formats/normalized.ts';
 
 /** What every anchor gets: the commits in order (with their samples) and the series' direction. */
 export interface AnchorInput {

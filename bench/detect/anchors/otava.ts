@@ -1,4 +1,4 @@
-import { studentTTestFromStats } from '../../../src/benchmarks/changes/stats.ts';
+import { studentTTestFromStats } from '../../../src/tracking/changes/stats.ts';
 import { type Anchor, measured } from './common.ts';
 
 /**

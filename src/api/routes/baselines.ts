@@ -1,11 +1,11 @@
 import { Hono } from 'hono';
-import { createBaseline, deleteBaseline, findBaseline, getBaseline, listBaselines } from '../../benchmarks/baselines.ts';
-import { resolveCommitRef } from '../../benchmarks/commit-ref.ts';
-import { compare } from '../../benchmarks/compare.ts';
-import { RepoAllowList } from '../../benchmarks/repos.ts';
-import { listSnapshots, recordSnapshots } from '../../benchmarks/snapshots.ts';
 import type { Database } from '../../db/client.ts';
 import { ValidationError } from '../../errors.ts';
+import { createBaseline, deleteBaseline, findBaseline, getBaseline, listBaselines } from '../../tracking/baselines.ts';
+import { resolveCommitRef } from '../../tracking/commit-ref.ts';
+import { compare } from '../../tracking/compare.ts';
+import { RepoAllowList } from '../../tracking/repos.ts';
+import { listSnapshots, recordSnapshots } from '../../tracking/snapshots.ts';
 import { type AppEnv, operatorOf, requireScope } from '../auth.ts';
 import {
   baselineCreateBody,

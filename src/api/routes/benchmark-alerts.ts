@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
-import { changesOf } from '../../benchmarks/alerts/evaluate.ts';
-import type { AlertSettings } from '../../benchmarks/alerts/settings.ts';
-import { getAlert, listAlerts, updateAlert } from '../../benchmarks/alerts/store.ts';
-import { loadSeries } from '../../benchmarks/series-samples.ts';
 import type { Database } from '../../db/client.ts';
+import { changesOf } from '../../tracking/alerts/evaluate.ts';
+import type { AlertSettings } from '../../tracking/alerts/settings.ts';
+import { getAlert, listAlerts, updateAlert } from '../../tracking/alerts/store.ts';
+import { loadSeries } from '../../tracking/series-samples.ts';
 import {
   alertId,
   alertOut,

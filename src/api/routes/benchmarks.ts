@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
-import { pushResults } from '../../benchmarks/ingest.ts';
-import { listRuns } from '../../benchmarks/runs.ts';
-import { metricSeries } from '../../benchmarks/series.ts';
 import type { Database } from '../../db/client.ts';
+import { pushResults } from '../../tracking/ingest.ts';
+import { listRuns } from '../../tracking/runs.ts';
+import { metricSeries } from '../../tracking/series.ts';
 import { type AppEnv, requireScope } from '../auth.ts';
 import {
   configFilter,

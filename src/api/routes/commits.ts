@@ -1,13 +1,13 @@
 import { type Context, Hono } from 'hono';
-import { cleanupCommits, DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_SECONDS, markCommits } from '../../benchmarks/commits.ts';
-import { InvalidRecords, importCommits } from '../../benchmarks/commits-import.ts';
-import { commitStats, exportCommits, getConfig, listConfigs, queryCommits } from '../../benchmarks/commits-read.ts';
-import { determineCommits } from '../../benchmarks/determine.ts';
-import { RepoAllowList } from '../../benchmarks/repos.ts';
-import { requeueFailedPair } from '../../benchmarks/requeue.ts';
 import type { Database } from '../../db/client.ts';
+import type { Executor } from '../../db/executor.ts';
 import { ValidationError } from '../../errors.ts';
-import type { Executor } from '../../queue/executor.ts';
+import { cleanupCommits, DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_SECONDS, markCommits } from '../../tracking/commits.ts';
+import { InvalidRecords, importCommits } from '../../tracking/commits-import.ts';
+import { commitStats, exportCommits, getConfig, listConfigs, queryCommits } from '../../tracking/commits-read.ts';
+import { determineCommits } from '../../tracking/determine.ts';
+import { RepoAllowList } from '../../tracking/repos.ts';
+import { requeueFailedPair } from '../../tracking/requeue.ts';
 import { type AppEnv, requireScope } from '../auth.ts';
 import { readJson, readQuery } from '../body.ts';
 import {

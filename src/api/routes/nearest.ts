@@ -1,9 +1,9 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { findNearest, PostgresRepository } from '../../benchmarks/nearest/index.ts';
 import type { Database } from '../../db/client.ts';
 import { type FieldIssue, ValidationError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
+import { findNearest, PostgresRepository } from '../../tracking/nearest/index.ts';
 import { issuesOf } from '../../validation/zod.ts';
 import { type AppEnv, requireScope } from '../auth.ts';
 import { type NearestQueryWire, nearestOut, nearestQuerySchema, nearestToJson } from '../nearest-schemas.ts';

@@ -11,8 +11,8 @@ import {
   resumeSchedule,
   updateSchedule,
 } from '../../scheduler/manage.ts';
-import { runSchedule } from '../../scheduler/run.ts';
-import { SCHEDULE_NAME_MESSAGE, SCHEDULE_NAME_PATTERN } from '../../scheduler/schedule.ts';
+import { runSchedule } from '../../scheduler/run-now.ts';
+import { SCHEDULE_NAME_MESSAGE, SCHEDULE_NAME_PATTERN } from '../../scheduler/schedule-input.ts';
 import { type AppEnv, requireScope } from '../auth.ts';
 import { readJson, readQuery } from '../body.ts';
 import { registerOperations } from '../openapi.ts';

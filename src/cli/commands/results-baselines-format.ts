@@ -1,4 +1,4 @@
-import type { StoredSnapshot } from '../../benchmarks/snapshots.ts';
+import type { StoredSnapshot } from '../../tracking/snapshots.ts';
 
 /** Human-readable output of `results baseline`, `results snapshot` and `results compare`. */
 

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { baselineToJson, snapshotToJson } from '../../api/baseline-schemas.ts';
-import { createBaseline, deleteBaseline, getBaseline, listBaselines } from '../../benchmarks/baselines.ts';
-import { listSnapshots, recordSnapshots } from '../../benchmarks/snapshots.ts';
 import type { FieldIssue } from '../../errors.ts';
+import { createBaseline, deleteBaseline, getBaseline, listBaselines } from '../../tracking/baselines.ts';
+import { listSnapshots, recordSnapshots } from '../../tracking/snapshots.ts';
 import { printJson } from '../with-database.ts';
 import { SNAPSHOT_HEADER, snapshotRows, table } from './results-baselines-format.ts';
 import {

@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { configFilter } from '../../api/benchmark-schemas.ts';
-import { resolveCommitRef } from '../../benchmarks/commit-ref.ts';
-import { RepoAllowList } from '../../benchmarks/repos.ts';
 import type { Config } from '../../config.ts';
 import type { Database } from '../../db/client.ts';
 import { connect } from '../../db/connect.ts';
 import { EventixError, type FieldIssue, ValidationError } from '../../errors.ts';
 import { coerceError } from '../../logger.ts';
+import { resolveCommitRef } from '../../tracking/commit-ref.ts';
+import { RepoAllowList } from '../../tracking/repos.ts';
 import { loadRuntime } from '../runtime.ts';
 
 /**

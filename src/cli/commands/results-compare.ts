@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { compareToJson } from '../../api/baseline-schemas.ts';
-import { findBaseline } from '../../benchmarks/baselines.ts';
-import { type CompareResult, compare, type MetricComparison } from '../../benchmarks/compare.ts';
-import type { Verdict } from '../../benchmarks/compare-stats.ts';
-import type { Direction } from '../../benchmarks/formats/normalized.ts';
 import type { FieldIssue } from '../../errors.ts';
+import { findBaseline } from '../../tracking/baselines.ts';
+import { type CompareResult, compare, type MetricComparison } from '../../tracking/compare.ts';
+import type { Verdict } from '../../tracking/compare-stats.ts';
+import type { Direction } from '../../tracking/formats/normalized.ts';
 import { printJson } from '../with-database.ts';
 import { num, table, tagText } from './results-baselines-format.ts';
 import {

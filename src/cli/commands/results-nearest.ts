@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import { nearestToJson } from '../../api/nearest-schemas.ts';
-import { FORMATS, type Format } from '../../benchmarks/formats/index.ts';
+import { envSchema } from '../../config.ts';
+import { type FieldIssue, NoCandidates, ValidationError } from '../../errors.ts';
+import { coerceError, createLogger, type Logger } from '../../logger.ts';
+import { FORMATS, type Format } from '../../tracking/formats/index.ts';
 import {
   type BenchmarkRepository,
   findNearest,
@@ -9,10 +12,7 @@ import {
   type NearestResult,
   nearestQuery,
   PostgresRepository,
-} from '../../benchmarks/nearest/index.ts';
-import { envSchema } from '../../config.ts';
-import { type FieldIssue, NoCandidates, ValidationError } from '../../errors.ts';
-import { coerceError, createLogger, type Logger } from '../../logger.ts';
+} from '../../tracking/nearest/index.ts';
 import { printJson, withDatabase } from '../with-database.ts';
 
 /**

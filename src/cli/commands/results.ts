@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { pushResultToJson } from '../../api/benchmark-schemas.ts';
-import { machineEnvironment } from '../../benchmarks/environment.ts';
-import { FORMATS, type Format, GAB_DIRECTIONS, type GabDirection } from '../../benchmarks/formats/index.ts';
-import { type PreparedResults, prepareResults, pushPrepared } from '../../benchmarks/ingest.ts';
-import { type PruneProgress, pruneRuns } from '../../benchmarks/retention.ts';
 import { ValidationError } from '../../errors.ts';
+import { machineEnvironment } from '../../tracking/environment.ts';
+import { FORMATS, type Format, GAB_DIRECTIONS, type GabDirection } from '../../tracking/formats/index.ts';
+import { type PreparedResults, prepareResults, pushPrepared } from '../../tracking/ingest.ts';
+import { type PruneProgress, pruneRuns } from '../../tracking/retention.ts';
 import { readJsonInput } from '../read-input.ts';
 import { fail } from '../runtime.ts';
 import { onShutdownSignals } from '../signals.ts';

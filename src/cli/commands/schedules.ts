@@ -21,8 +21,8 @@ import {
   resumeSchedule,
   updateSchedule,
 } from '../../scheduler/manage.ts';
-import { runSchedule } from '../../scheduler/run.ts';
-import type { Schedule } from '../../scheduler/schedule.ts';
+import { runSchedule } from '../../scheduler/run-now.ts';
+import type { Schedule } from '../../scheduler/schedule-input.ts';
 import { issuesOf } from '../../validation/zod.ts';
 import { EXIT, loadRuntime } from '../runtime.ts';
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { type BenchmarkRuntime, benchmarkRuntimeFromConfig } from '../../benchmarks/alerts/runtime.ts';
 import { connect } from '../../db/connect.ts';
 import type { SweepRuntime } from '../../sweeps/runtime.ts';
+import { type BenchmarkRuntime, benchmarkRuntimeFromConfig } from '../../tracking/alerts/runtime.ts';
 import { workerFromConfig } from '../../worker/from-config.ts';
 import { loadTaskModule, type TaskDefinition } from '../../worker/registry.ts';
 import type { Worker } from '../../worker/worker.ts';

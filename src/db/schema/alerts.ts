@@ -7,7 +7,7 @@ export const ALERT_STATUSES = ['open', 'acknowledged', 'resolved', 'false_positi
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
 
 /**
- * Regressions found by change-point detection (src/benchmarks/alerts/evaluate.ts), one row per
+ * Regressions found by change-point detection (src/tracking/alerts/evaluate.ts), one row per
  * (series, change). The series identity is kept in full (repo, metric, config, architecture,
  * tags) besides its hash, so an alert stays readable when the runs it came from are pruned.
  *
@@ -20,7 +20,7 @@ export const benchmarkAlerts = pgTable(
   'benchmark_alerts',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    /** sha256 of the canonical series identity (src/benchmarks/series-samples.ts, seriesHash). */
+    /** sha256 of the canonical series identity (src/tracking/series-samples.ts, seriesHash). */
     seriesHash: text('series_hash').notNull(),
     repo: text('repo').notNull(),
     metric: text('metric').notNull(),

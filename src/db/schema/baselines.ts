@@ -18,7 +18,7 @@ import { ts } from './columns.ts';
 
 /**
  * Named baselines (`release-1.2`) and versioned snapshots of series values, after the seed's
- * benchmark_snapshots table (version, is_current, is_baseline). See src/benchmarks/baselines.ts.
+ * benchmark_snapshots table (version, is_current, is_baseline). See src/tracking/baselines.ts.
  *
  * A series is one metric of one repository under one config and architecture, with one set of
  * tags (the identity the change-point detector and the series query use). Its identity is kept
@@ -57,7 +57,7 @@ export const benchmarkBaselines = pgTable(
 
 /**
  * The series identity hash over a row's own columns: the generated column below, and the
- * writers' reading of the latest version (src/benchmarks/snapshots.ts), use this one text.
+ * writers' reading of the latest version (src/tracking/snapshots.ts), use this one text.
  */
 export const SERIES_KEY_SQL =
   "md5(repo || chr(31) || metric || chr(31) || coalesce(config_id::text, '') || chr(31) || architecture || chr(31) || md5(tags::text))";
@@ -94,7 +94,7 @@ export const benchmarkSnapshots = pgTable(
     min: doublePrecision('min').notNull(),
     max: doublePrecision('max').notNull(),
     unit: text('unit'),
-    /** Which way is better, by the direction rule (src/benchmarks/changes/direction.ts) when written; null when unknown. */
+    /** Which way is better, by the direction rule (src/tracking/changes/direction.ts) when written; null when unknown. */
     direction: text('direction').$type<'higher' | 'lower'>(),
     /** 1, 2, 3, … per series, in the order snapshots were written: never a gap, never twice. */
     version: integer('version').notNull(),

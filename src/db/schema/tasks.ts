@@ -21,7 +21,7 @@ import { ts } from './columns.ts';
 /**
  * What a submission that leaves a field out gets, in the one place it is said: the columns below
  * take their defaults from here (so a raw SQL insert gets them too), and submit fills them in
- * (src/queue/input.ts) and sends them as its statement's defaults (src/queue/submit-statement.ts).
+ * (src/queue/submit-input.ts) and sends them as its statement's defaults (src/queue/submit-statement.ts).
  */
 export const SUBMIT_DEFAULTS = {
   namespace: 'default',

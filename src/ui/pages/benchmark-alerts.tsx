@@ -1,4 +1,4 @@
-import { ALERT_STATUSES, type Alert } from '../../benchmarks/alerts/store.ts';
+import { ALERT_STATUSES, type Alert } from '../../tracking/alerts/store.ts';
 import { Card, Empty, FilterForm, Head, Kpi, NextPage, NoMatch, SelectFilter, Status, TextFilter, Time } from '../components.tsx';
 import type { Viewer } from '../context.ts';
 import { formatCount, formatPercent, formatPValue, formatValue } from '../format.ts';

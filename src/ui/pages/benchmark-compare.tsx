@@ -1,5 +1,5 @@
-import type { BaselineRecord } from '../../benchmarks/baselines.ts';
-import type { CompareResult, MetricComparison, MissingSeries, SideStats } from '../../benchmarks/compare.ts';
+import type { BaselineRecord } from '../../tracking/baselines.ts';
+import type { CompareResult, MetricComparison, MissingSeries, SideStats } from '../../tracking/compare.ts';
 import { Card, Empty, Fields, Head, Status, TextFilter, Time } from '../components.tsx';
 import { formatPercent, formatPValue, formatValue, shortUid } from '../format.ts';
 import { configArch, repoName, ShaLink, shortSha, tagText } from './benchmark-shared.tsx';

@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import type { Alert } from '../../benchmarks/alerts/store.ts';
 import { ValidationError } from '../../errors.ts';
+import type { Alert } from '../../tracking/alerts/store.ts';
 import { issuesOf } from '../../validation/zod.ts';
 import { Action } from '../components.tsx';
 import type { Viewer } from '../context.ts';

@@ -1,4 +1,4 @@
-import type { ConfigRecord } from '../../benchmarks/commits-read.ts';
+import type { ConfigRecord } from '../../tracking/commits-read.ts';
 import { Card, DataScript, Empty, FilterForm, Head, SelectFilter, Status, TextFilter, Time } from '../components.tsx';
 import type { Viewer } from '../context.ts';
 import { formatCount, formatPercent, formatPValue, formatValue } from '../format.ts';

@@ -1,10 +1,10 @@
 import type { Handler } from 'hono';
 import { z } from 'zod';
-import type { Alert } from '../../benchmarks/alerts/store.ts';
-import { type CommitRecord, queryCommits } from '../../benchmarks/commits-read.ts';
-import { repo as repoSchema } from '../../benchmarks/formats/index.ts';
-import { listRuns } from '../../benchmarks/runs.ts';
 import { EventixError, ValidationError } from '../../errors.ts';
+import type { Alert } from '../../tracking/alerts/store.ts';
+import { type CommitRecord, queryCommits } from '../../tracking/commits-read.ts';
+import { repo as repoSchema } from '../../tracking/formats/index.ts';
+import { listRuns } from '../../tracking/runs.ts';
 import { flashOf } from '../actions.tsx';
 import { Card, Fields, Head, JsonBlock, Status, Time } from '../components.tsx';
 import type { UiDeps, UiEnv, Viewer } from '../context.ts';

@@ -1,5 +1,5 @@
-import { COMMIT_STATUSES } from '../../benchmarks/commits.ts';
-import type { ConfigRecord } from '../../benchmarks/commits-read.ts';
+import { COMMIT_STATUSES } from '../../tracking/commits.ts';
+import type { ConfigRecord } from '../../tracking/commits-read.ts';
 import { Card, FilterForm, Head, SelectFilter, Status, TextFilter, Time } from '../components.tsx';
 import type { Viewer } from '../context.ts';
 import type { MatrixPair, MatrixRow } from '../queries/commits.ts';

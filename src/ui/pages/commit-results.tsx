@@ -1,6 +1,6 @@
-import { summarize } from '../../benchmarks/compare-stats.ts';
-import type { StoredRun } from '../../benchmarks/runs.ts';
-import { stableJson } from '../../benchmarks/series-samples.ts';
+import { summarize } from '../../tracking/compare-stats.ts';
+import type { StoredRun } from '../../tracking/runs.ts';
+import { stableJson } from '../../tracking/series-samples.ts';
 import { Card, Empty, Head, Time } from '../components.tsx';
 import { formatDuration, formatValue, shortUid } from '../format.ts';
 import { configArch, tagText, trendHref } from './benchmark-shared.tsx';

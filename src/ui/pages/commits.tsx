@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
 import { commitListQuery, requeueBody, requeueOptions } from '../../api/commit-schemas.ts';
-import { commitStats, listConfigs } from '../../benchmarks/commits-read.ts';
-import { RepoAllowList } from '../../benchmarks/repos.ts';
-import { requeueFailedPair } from '../../benchmarks/requeue.ts';
 import { ValidationError } from '../../errors.ts';
+import { commitStats, listConfigs } from '../../tracking/commits-read.ts';
+import { RepoAllowList } from '../../tracking/repos.ts';
+import { requeueFailedPair } from '../../tracking/requeue.ts';
 import { issuesOf } from '../../validation/zod.ts';
 import { field, flashOf, uiAction } from '../actions.tsx';
 import { Card, Count, Empty, Kpi, NextPage, NoMatch } from '../components.tsx';

@@ -1,6 +1,6 @@
 import { scheduleToJson } from '../../api/schedule-schemas.ts';
 import { getSchedule } from '../../scheduler/manage.ts';
-import type { Schedule } from '../../scheduler/schedule.ts';
+import type { Schedule } from '../../scheduler/schedule-input.ts';
 import { flashOf } from '../actions.tsx';
 import { Action, Card, Empty, Fields, Head, JsonBlock, NextPage, Status, Time } from '../components.tsx';
 import type { UiContext, UiDeps, Viewer } from '../context.ts';

@@ -1,8 +1,8 @@
 import { Hono } from 'hono';
 import { ValidationError } from '../../errors.ts';
 import { listSchedules, pauseSchedule, resumeSchedule } from '../../scheduler/manage.ts';
-import { runSchedule } from '../../scheduler/run.ts';
-import { SCHEDULE_NAME_MESSAGE, SCHEDULE_NAME_PATTERN, type Schedule } from '../../scheduler/schedule.ts';
+import { runSchedule } from '../../scheduler/run-now.ts';
+import { SCHEDULE_NAME_MESSAGE, SCHEDULE_NAME_PATTERN, type Schedule } from '../../scheduler/schedule-input.ts';
 import { NAME_PATTERN } from '../../validation/names.ts';
 import { flashOf, uiAction } from '../actions.tsx';
 import { Card, Empty, FilterForm, Head, NextPage, NoMatch, SelectFilter, Status, TextFilter, Time } from '../components.tsx';

@@ -1,7 +1,7 @@
 import type { ApiScope } from '../../config.ts';
+import type { Executor } from '../../db/executor.ts';
 import { InvalidTransition, TaskNotFound, UniqueKeyConflict, ValidationError } from '../../errors.ts';
 import { CANCELLABLE, cancel } from '../../queue/cancel.ts';
-import type { Executor } from '../../queue/executor.ts';
 import { countTasks, listTasks } from '../../queue/list.ts';
 import { removeTask } from '../../queue/remove.ts';
 import { RESCHEDULABLE, reschedule } from '../../queue/reschedule.ts';

@@ -1,11 +1,11 @@
 import { directionsWith } from '../../api/alert-schemas.ts';
-import { changesOf } from '../../benchmarks/alerts/evaluate.ts';
-import type { AlertSettings } from '../../benchmarks/alerts/settings.ts';
-import { type Alert, listAlerts } from '../../benchmarks/alerts/store.ts';
-import type { ChangePoint } from '../../benchmarks/changes/detect.ts';
-import { median } from '../../benchmarks/changes/stats.ts';
-import { loadSeries, type Series, type SeriesFilter } from '../../benchmarks/series-samples.ts';
-import { type Executor, run } from '../../queue/executor.ts';
+import { type Executor, run } from '../../db/executor.ts';
+import { changesOf } from '../../tracking/alerts/evaluate.ts';
+import type { AlertSettings } from '../../tracking/alerts/settings.ts';
+import { type Alert, listAlerts } from '../../tracking/alerts/store.ts';
+import type { ChangePoint } from '../../tracking/changes/detect.ts';
+import { median } from '../../tracking/changes/stats.ts';
+import { loadSeries, type Series, type SeriesFilter } from '../../tracking/series-samples.ts';
 import { commitInfo } from './commits.ts';
 
 /**

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { type Alert, type AlertRow, toAlert } from '../../benchmarks/alerts/store.ts';
-import type { CommitStatus } from '../../benchmarks/commits.ts';
-import { FULL_SHA, runGit } from '../../benchmarks/git.ts';
-import { gitDirectory } from '../../benchmarks/series-samples.ts';
 import { cursorOrderAt, jsonCursor } from '../../db/cursor.ts';
-import { type Executor, run } from '../../queue/executor.ts';
+import { type Executor, run } from '../../db/executor.ts';
+import { type Alert, type AlertRow, toAlert } from '../../tracking/alerts/store.ts';
+import type { CommitStatus } from '../../tracking/commits.ts';
+import { FULL_SHA, runGit } from '../../tracking/git.ts';
+import { gitDirectory } from '../../tracking/series-samples.ts';
 
 /**
  * The dashboard's reads of commit status that the library has no function for: the commit ×

@@ -1,4 +1,4 @@
-import { type Executor, run } from '../../queue/executor.ts';
+import { type Executor, run } from '../../db/executor.ts';
 import type { TaskStatus } from '../../queue/states.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { type Executor, run } from '../../queue/executor.ts';
+import { type Executor, run } from '../../db/executor.ts';
 import { ROLLUP_WINDOW_MINUTES } from '../../queue/rollup.ts';
 import type { TaskStatus } from '../../queue/states.ts';
 import { type NamespaceDepth, queueDepth } from '../../queue/stats.ts';

@@ -1,10 +1,10 @@
 import cronstrue from 'cronstrue';
+import { type Executor, run } from '../../db/executor.ts';
 import { ValidationError } from '../../errors.ts';
-import { type Executor, run } from '../../queue/executor.ts';
 import { decodeCursor, encodeCursor } from '../../queue/list.ts';
 import type { TaskStatus } from '../../queue/states.ts';
 import { fireTimesBetween, nextFireAfter } from '../../scheduler/cron.ts';
-import type { Schedule } from '../../scheduler/schedule.ts';
+import type { Schedule } from '../../scheduler/schedule-input.ts';
 
 /**
  * What the schedule pages read beyond the library's own getSchedule/listSchedules: the fire

@@ -1,6 +1,6 @@
 import { listQuery } from '../../api/schemas.ts';
+import { type Executor, run } from '../../db/executor.ts';
 import { type FieldIssue, ValidationError } from '../../errors.ts';
-import { type Executor, run } from '../../queue/executor.ts';
 import type { ListFilter } from '../../queue/list.ts';
 import { TASK_STATUSES, type TaskStatus } from '../../queue/states.ts';
 import { issuesOf } from '../../validation/zod.ts';
