@@ -3,16 +3,15 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ApiToken } from '../config.ts';
 import type { Database } from '../db/client.ts';
-import { schemaStatus } from '../db/migrate.ts';
 import type { TriggerDefinition } from '../events/define.ts';
-import { coerceError, type Logger } from '../logger.ts';
+import type { Logger } from '../logger.ts';
 import { countSubmitted, createEventixMetrics, type EventixMetrics } from '../metrics/eventix.ts';
 import { httpMetrics } from '../metrics/http.ts';
 import { createServerRegistry } from '../metrics/server-registry.ts';
+import type { SubmitResult } from '../queue/submit.ts';
 import type { Sweeps } from '../sweeps/config.ts';
 import type { AlertSettings } from '../tracking/alerts/settings.ts';
 import { uiRoutes } from '../ui/routes.tsx';
-import { VERSION } from '../version.ts';
 import { type AppEnv, authenticate } from './auth.ts';
 import { HttpProblem, problemFromError } from './errors.ts';
 import { baselineRoutes } from './routes/baselines.ts';
@@ -23,6 +22,7 @@ import { docsRoutes } from './routes/docs.ts';
 import { eventRoutes } from './routes/events.ts';
 import { nearestRoutes } from './routes/nearest.ts';
 import { opsRoutes } from './routes/ops.ts';
+import { probeRoutes } from './routes/probes.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { sweepRoutes } from './routes/sweeps.ts';
 import { taskRoutes } from './routes/tasks.ts';
@@ -83,19 +83,8 @@ export function createApp(deps: AppDeps) {
     }),
   );
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
-
-  app.get('/readyz', async (c) => {
-    try {
-      const status = await schemaStatus(deps.database.pool);
-      return c.json({ status: status.ok ? 'ready' : 'not_ready', database: 'ok', schema: status.detail }, status.ok ? 200 : 503);
-    } catch (err) {
-      deps.logger.warn({ err: coerceError(err) }, 'readiness check failed');
-      return c.json({ status: 'not_ready', database: 'unreachable' }, 503);
-    }
-  });
-
-  app.get('/version', (c) => c.json({ name: 'eventix', version: VERSION }));
+  // Mounted in the order /openapi.json lists their operations (docs, which builds it, last).
+  probeRoutes(app, { database: deps.database, logger: deps.logger });
 
   const workerDeps = {
     database: deps.database,
@@ -109,24 +98,22 @@ export function createApp(deps: AppDeps) {
       else metrics.tasksFailed.inc({ namespace, outcome });
     },
   };
-  app.route('/tasks', taskRoutes({ database: deps.database, onSubmitted: (results) => countSubmitted(metrics, results) }));
-  app.route('/tasks', leaseRoutes(workerDeps));
-  app.route('/workers', claimRoutes(workerDeps));
-  app.route('/', opsRoutes({ database: deps.database, metrics }));
-  app.route('/schedules', scheduleRoutes({ database: deps.database, onSubmitted: (r) => countSubmitted(metrics, r) }));
-  app.route(
-    '/events',
-    eventRoutes({ database: deps.database, codeTriggers: deps.codeTriggers, onSubmitted: (r) => countSubmitted(metrics, r) }),
-  );
-  app.route('/triggers', triggerRoutes({ database: deps.database, codeTriggers: deps.codeTriggers }));
-  app.route('/', commitRoutes({ ...deps.commits, database: deps.database }));
-  app.route('/benchmarks', benchmarkRoutes({ database: deps.database }));
-  app.route('/benchmarks', baselineRoutes({ database: deps.database, repos: deps.commits?.repos }));
-  app.route('/benchmarks', benchmarkAlertRoutes({ database: deps.database, settings: { repos: deps.commits?.repos, ...deps.alerts } }));
-  app.route('/benchmarks', nearestRoutes({ database: deps.database, logger: deps.logger }));
-  app.route('/sweeps', sweepRoutes({ database: deps.database, sweeps: deps.sweeps, onSubmitted: (r) => countSubmitted(metrics, r) }));
+  const onSubmitted = (results: readonly SubmitResult[]) => countSubmitted(metrics, results);
+  taskRoutes(app, { database: deps.database, onSubmitted });
+  claimRoutes(app, workerDeps);
+  leaseRoutes(app, workerDeps);
+  baselineRoutes(app, { database: deps.database, repos: deps.commits?.repos });
+  benchmarkAlertRoutes(app, { database: deps.database, settings: { repos: deps.commits?.repos, ...deps.alerts } });
+  benchmarkRoutes(app, { database: deps.database });
+  commitRoutes(app, { ...deps.commits, database: deps.database });
+  eventRoutes(app, { database: deps.database, codeTriggers: deps.codeTriggers, onSubmitted });
+  nearestRoutes(app, { database: deps.database, logger: deps.logger });
+  opsRoutes(app, { database: deps.database, metrics });
+  scheduleRoutes(app, { database: deps.database, onSubmitted });
+  sweepRoutes(app, { database: deps.database, sweeps: deps.sweeps, onSubmitted });
+  triggerRoutes(app, { database: deps.database, codeTriggers: deps.codeTriggers });
+  docsRoutes(app, { authenticated: (deps.apiTokens ?? []).length > 0 });
 
-  app.route('/', docsRoutes({ authenticated: (deps.apiTokens ?? []).length > 0 }));
   app.route(
     '/ui',
     uiRoutes({
@@ -136,7 +123,7 @@ export function createApp(deps: AppDeps) {
       repos: deps.commits?.repos,
       alerts: { repos: deps.commits?.repos, ...deps.alerts },
       codeTriggers: deps.codeTriggers,
-      onSubmitted: (r) => countSubmitted(metrics, r),
+      onSubmitted,
     }),
   );
   // A browser opening the server's address lands on the dashboard.

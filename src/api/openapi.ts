@@ -1,15 +1,15 @@
 import { z } from 'zod';
 import { VERSION } from '../version.ts';
 import { WHOLE_EXAMPLES } from './examples.ts';
+import type { Declaration } from './route.ts';
 import * as s from './schemas.ts';
 
 /**
  * The OpenAPI 3.1 document, generated from the very zod schemas that validate requests
- * (src/api/schemas.ts), so the documentation cannot drift from what the server accepts.
- * The operation table below adds what schemas cannot say: paths, scopes and status codes.
+ * (src/api/schemas.ts), so the documentation cannot drift from what the server accepts. The
+ * operations come from the route declarations (route.ts), which also drive the router; this file
+ * adds what is shared by all of them: tags, error texts, the statuses every operation may answer.
  */
-
-type Scope = 'read' | 'submit' | 'worker' | 'admin' | 'public';
 
 /** The resource groups of /docs, in the order Swagger UI lists them, each with its one line. */
 const TAGS = {
@@ -28,7 +28,7 @@ const TAGS = {
 export type Tag = keyof typeof TAGS;
 
 /**
- * The tag of an operation, from its path: the route files register operations without one, and a
+ * The tag of an operation, from its path: route declarations usually name none, and a
  * new resource's paths fail test/api/openapi-tags.test.ts until a rule here names them.
  */
 const TAG_RULES: [RegExp, Tag][] = [
@@ -45,24 +45,7 @@ const TAG_RULES: [RegExp, Tag][] = [
   [/^\/(healthz|readyz|version|namespaces|stats|metrics)$/, 'Operations'],
 ];
 
-const tagOf = (op: Operation): Tag | undefined => op.tag ?? TAG_RULES.find(([pattern]) => pattern.test(op.path))?.[1];
-
-interface Operation {
-  method: 'get' | 'post' | 'delete' | 'patch' | 'put';
-  path: string;
-  summary: string;
-  scope: Scope;
-  /** The resource group in /docs; absent: the one TAG_RULES gives its path. */
-  tag?: Tag;
-  body?: z.ZodType;
-  bodyOptional?: boolean;
-  query?: z.ZodObject;
-  ok: { status: number; schema?: z.ZodType; description?: string; contentType?: string };
-  also?: { status: number; schema?: z.ZodType; description: string }[];
-  errors?: number[];
-  /** Descriptions of error statuses where the generic text would mislead (a 404 of a schedule is no task). */
-  errorText?: Partial<Record<number, string>>;
-}
+const tagOf = (op: Declaration): Tag | undefined => op.tag ?? TAG_RULES.find(([pattern]) => pattern.test(op.path))?.[1];
 
 const idOf = (schema: z.ZodType): string | undefined => (z.globalRegistry.get(schema) as { id?: string } | undefined)?.id;
 const ref = (schema: z.ZodType) => {
@@ -74,7 +57,6 @@ function inline(schema: z.ZodType): Record<string, unknown> {
   return rest;
 }
 
-const TASK_PARAM = { name: 'uid', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 const ERROR_TEXT: Record<number, string> = {
   400: 'Invalid input; `errors` names each offending field',
   401: 'Missing or invalid bearer token',
@@ -87,126 +69,13 @@ const ERROR_TEXT: Record<number, string> = {
   503: 'The database is unreachable (restarting, connections lost); code DatabaseUnavailable; retry after the Retry-After header’s seconds',
 };
 
-export const OPERATIONS: Operation[] = [
-  { method: 'get', path: '/healthz', summary: 'Liveness: the process answers', scope: 'public', ok: { status: 200 } },
-  {
-    method: 'get',
-    path: '/readyz',
-    summary: 'Readiness: the database answers and migrations are applied',
-    scope: 'public',
-    ok: { status: 200 },
-    also: [{ status: 503, description: 'Not ready' }],
-  },
-  { method: 'get', path: '/version', summary: 'Server version', scope: 'public', ok: { status: 200 } },
-  {
-    method: 'post',
-    path: '/tasks',
-    summary: 'Submit a task',
-    scope: 'submit',
-    body: s.submitBody,
-    ok: { status: 201, schema: s.submitResultOut, description: 'Created' },
-    also: [{ status: 200, schema: s.submitResultOut, description: 'Merged into the waiting task with the same unique_key' }],
-    errors: [400, 413, 415],
-  },
-  {
-    method: 'post',
-    path: '/tasks/batch',
-    summary: `Submit up to ${s.MAX_BATCH_HTTP} tasks atomically`,
-    scope: 'submit',
-    body: s.batchBody,
-    ok: { status: 201, schema: s.batchResultOut },
-    errors: [400, 413, 415],
-  },
-  {
-    method: 'get',
-    path: '/tasks',
-    summary: 'List tasks, newest first, with keyset pagination',
-    scope: 'read',
-    query: s.listQuery,
-    ok: { status: 200, schema: s.taskPageOut },
-    errors: [400],
-  },
-  { method: 'get', path: '/tasks/{uid}', summary: 'Get a task', scope: 'read', ok: { status: 200, schema: s.taskOut }, errors: [400, 404] },
-  {
-    method: 'get',
-    path: '/tasks/by-unique-key/{namespace}/{unique_key}',
-    summary: 'The live task holding a unique_key, else the most recent',
-    scope: 'read',
-    ok: { status: 200, schema: s.taskOut },
-    errors: [404],
-  },
-  {
-    method: 'post',
-    path: '/tasks/{uid}/cancel',
-    summary: 'Cancel a waiting task, or request cancellation of a running one',
-    scope: 'submit',
-    ok: { status: 200, schema: s.taskOut },
-    errors: [400, 404, 409],
-  },
-  {
-    method: 'post',
-    path: '/tasks/{uid}/reschedule',
-    summary: 'Put a task in error, retry or cancelled back in line',
-    scope: 'submit',
-    body: s.rescheduleBody,
-    bodyOptional: true,
-    ok: { status: 200, schema: s.taskOut },
-    errors: [400, 404, 409, 415],
-  },
-  {
-    method: 'delete',
-    path: '/tasks/{uid}',
-    summary: 'Delete a task that is not running',
-    scope: 'admin',
-    ok: { status: 204, description: 'Deleted' },
-    errors: [400, 404, 409],
-  },
-  {
-    method: 'post',
-    path: '/workers/claim',
-    summary: 'Claim due tasks for a remote worker (long-poll with wait_seconds)',
-    scope: 'worker',
-    body: s.claimBody,
-    ok: { status: 200, schema: s.claimOut },
-    errors: [400, 415],
-  },
-  {
-    method: 'post',
-    path: '/tasks/{uid}/heartbeat',
-    summary: 'Renew a claimed task’s lease',
-    scope: 'worker',
-    body: s.heartbeatBody,
-    ok: { status: 200, schema: s.heartbeatOut },
-    errors: [400, 404, 409],
-  },
-  {
-    method: 'post',
-    path: '/tasks/{uid}/complete',
-    summary: 'Complete a claimed task',
-    scope: 'worker',
-    body: s.completeBody,
-    ok: { status: 200 },
-    errors: [400, 404, 409],
-  },
-  {
-    method: 'post',
-    path: '/tasks/{uid}/fail',
-    summary: 'Fail a claimed task’s attempt',
-    scope: 'worker',
-    body: s.failBody,
-    ok: { status: 200, schema: s.failOut },
-    errors: [400, 404, 409],
-  },
-];
-
-export function registerOperations(ops: Operation[]): void {
-  OPERATIONS.push(...ops);
-}
-
-function pathParams(path: string) {
-  return [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) =>
-    name === 'uid' ? TASK_PARAM : { name, in: 'path', required: true, schema: { type: 'string' } },
-  );
+function pathParams(op: Declaration) {
+  return [...op.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: op.params?.[name as string]?.schema ?? { type: 'string' },
+  }));
 }
 
 function queryParams(query: z.ZodObject) {
@@ -221,7 +90,8 @@ function queryParams(query: z.ZodObject) {
   }));
 }
 
-export function buildOpenApi(opts: { authenticated: boolean }) {
+/** The document of the operations an app declares (route.ts), hidden ones left out. */
+export function buildOpenApi(operations: readonly Declaration[], opts: { authenticated: boolean }) {
   const components = z.toJSONSchema(z.globalRegistry, {
     uri: (id) => `#/components/schemas/${id}`,
     io: 'input',
@@ -246,7 +116,8 @@ export function buildOpenApi(opts: { authenticated: boolean }) {
     if (component) component.examples = [value];
   }
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const op of OPERATIONS) {
+  for (const op of operations) {
+    if (op.hidden) continue;
     const responses: Record<string, unknown> = {
       [op.ok.status]: {
         description: op.ok.description ?? 'OK',
@@ -286,7 +157,7 @@ export function buildOpenApi(opts: { authenticated: boolean }) {
       summary: op.summary,
       operationId: `${op.method}${op.path.replace(/[{}]/g, '').replace(/[/-](\w)/g, (_, c: string) => c.toUpperCase())}`,
       ...(op.scope === 'public' ? { security: [] } : { 'x-eventix-scope': op.scope }),
-      parameters: [...pathParams(op.path), ...(op.query ? queryParams(op.query) : [])],
+      parameters: [...pathParams(op), ...(op.query ? queryParams(op.query) : [])],
       ...(op.body ? { requestBody: { required: !op.bodyOptional, content: { 'application/json': { schema: ref(op.body) } } } } : {}),
       responses,
     };

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.ts';
+import { cliHarness, runCli } from '../helpers/cli.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { linearRepo, type TestRepo } from '../helpers/git.ts';
 
@@ -26,13 +26,7 @@ describe('eventix commits', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const cli = (...args: string[]) => runCli(['commits', ...args], { DATABASE_URL: db().url });
-  const ok = async (...args: string[]) => {
-    const r = await cli(...args);
-    expect(r.code, `eventix commits ${args.join(' ')}\n${r.stderr}`).toBe(0);
-    return r.stdout;
-  };
-  const json = async (...args: string[]) => JSON.parse(await ok(...args, '--json'));
+  const { cli, out: ok, json } = cliHarness(() => ({ DATABASE_URL: db().url }), ['commits']);
 
   it('the seed’s workflow: init, cleanup, determine, mark in_progress, mark complete, determine again', async () => {
     expect(await json('init')).toEqual({ initialized: true });

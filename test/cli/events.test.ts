@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getTask } from '../../src/queue/index.ts';
-import { runCli } from '../helpers/cli.ts';
+import { cliHarness } from '../helpers/cli.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 
 describe('eventix triggers / eventix events', () => {
@@ -16,13 +16,7 @@ describe('eventix triggers / eventix events', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const cli = (...args: string[]) => runCli(args, { DATABASE_URL: db().url });
-  const ok = async (...args: string[]) => {
-    const r = await cli(...args);
-    expect(r.code, `eventix ${args.join(' ')}\n${r.stderr}`).toBe(0);
-    return r.stdout;
-  };
-  const json = async (...args: string[]) => JSON.parse(await ok(...args, '--json'));
+  const { cli, out: ok, json } = cliHarness(() => ({ DATABASE_URL: db().url }));
 
   it('puts a trigger from a JSON file, and publishing an event creates its task', async () => {
     const file = path.join(dir, 'sweep.json');

@@ -2,20 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { listAlerts } from '../../src/tracking/alerts/store.ts';
 import { pushResults } from '../../src/tracking/ingest.ts';
 import { type StepSeries, shaOf, step, stepDocuments } from '../helpers/bench-series.ts';
-import { collect, runCli, spawnCli, waitForOutput } from '../helpers/cli.ts';
+import { cliHarness, collect, spawnCli, waitForOutput } from '../helpers/cli.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 describe('eventix results changes | alerts | evaluate', () => {
   const db = useTestDatabase();
   // No built-in worker runs in these processes' tests: evaluation happens only when asked for.
-  const cli = (...args: string[]) => runCli(args, { DATABASE_URL: db().url });
-  const ok = async (...args: string[]) => {
-    const r = await cli(...args);
-    expect(r.code, `eventix ${args.join(' ')}\n${r.stderr}`).toBe(0);
-    return r;
-  };
-  const json = async (...args: string[]) => JSON.parse((await ok(...args, '--json')).stdout);
+  const { cli, ok, json } = cliHarness(() => ({ DATABASE_URL: db().url }));
   const pushAll = async (s: StepSeries) => {
     for (const { doc } of stepDocuments(s)) await pushResults(db().pool, { data: doc });
   };

@@ -3,7 +3,7 @@ import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, runCli, spawnCli } from '../helpers/cli.ts';
+import { cliHarness, collect, spawnCli } from '../helpers/cli.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/benchmarks/', import.meta.url));
@@ -20,13 +20,7 @@ describe('eventix results', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  const cli = (...args: string[]) => runCli(args, { DATABASE_URL: db().url });
-  const ok = async (...args: string[]) => {
-    const r = await cli(...args);
-    expect(r.code, `eventix ${args.join(' ')}\n${r.stderr}`).toBe(0);
-    return r;
-  };
-  const json = async (...args: string[]) => JSON.parse((await ok(...args, '--json')).stdout);
+  const { cli, ok, json } = cliHarness(() => ({ DATABASE_URL: db().url }));
   const count = async (repo?: string) =>
     (
       await db().pool.query<{ runs: number; metrics: number }>(

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -84,4 +85,22 @@ export function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs = 
       reject(new Error(`exited with ${code} before printing ${pattern}:\n${seen}\n${errors}`));
     });
   });
+}
+
+/**
+ * `eventix …` for one test file: `cli` runs, `ok` runs and expects exit 0 (naming the command and its
+ * stderr when not), `out` is ok's stdout, `json` parses the stdout of the command run with `--json`.
+ * `prefix` goes before every command's arguments (`['commits']`); `env` is read at each call, so it
+ * may name a database made in beforeAll.
+ */
+export function cliHarness(env: () => Record<string, string | undefined>, prefix: string[] = []) {
+  const cli = (...args: string[]) => runCli([...prefix, ...args], env());
+  const ok = async (...args: string[]) => {
+    const r = await cli(...args);
+    expect(r.code, `eventix ${[...prefix, ...args].join(' ')}\n${r.stderr}`).toBe(0);
+    return r;
+  };
+  const out = async (...args: string[]) => (await ok(...args)).stdout;
+  const json = async (...args: string[]) => JSON.parse(await out(...args, '--json'));
+  return { cli, ok, out, json };
 }

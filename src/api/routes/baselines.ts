@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import type { Hono } from 'hono';
 import type { Database } from '../../db/client.ts';
 import { ValidationError } from '../../errors.ts';
 import { createBaseline, deleteBaseline, findBaseline, getBaseline, listBaselines } from '../../tracking/baselines.ts';
@@ -6,7 +6,7 @@ import { resolveCommitRef } from '../../tracking/commit-ref.ts';
 import { compare } from '../../tracking/compare.ts';
 import { RepoAllowList } from '../../tracking/repos.ts';
 import { listSnapshots, recordSnapshots } from '../../tracking/snapshots.ts';
-import { type AppEnv, operatorOf, requireScope } from '../auth.ts';
+import { type AppEnv, operatorOf } from '../auth.ts';
 import {
   baselineCreateBody,
   baselineDeletedOut,
@@ -26,92 +26,10 @@ import {
   tagTexts,
 } from '../baseline-schemas.ts';
 import { configFilter } from '../benchmark-schemas.ts';
-import { readJson, readQuery } from '../body.ts';
-import { registerOperations } from '../openapi.ts';
+import { route } from '../route.ts';
 
 const BASELINE_404 = 'No baseline of that name (in that repository); code BaselineNotFound';
 const AMBIGUOUS = 'Invalid input; `errors` names each field (`repo` when several repositories have a baseline of that name)';
-
-registerOperations([
-  {
-    method: 'get',
-    path: '/benchmarks/baselines',
-    summary: 'Named baselines (release-1.2), by repository and name',
-    scope: 'read',
-    query: baselineListQuery,
-    ok: { status: 200, schema: baselineListOut },
-    errors: [400],
-  },
-  {
-    method: 'post',
-    path: '/benchmarks/baselines',
-    summary: 'Create a baseline pinning a commit (every run of it, per series) or one run; snapshots each series with runs there',
-    scope: 'submit',
-    body: baselineCreateBody,
-    ok: { status: 201, schema: baselineDetailOut, description: 'Created, with the snapshots it recorded (is_baseline)' },
-    errors: [400, 404, 409, 413, 415],
-    errorText: {
-      400: 'Invalid input; `errors` names each field (`commit` for a ref that is not a commit, or that cannot be resolved here)',
-      404: 'The commit or run has no stored results (code BenchmarkRunsNotFound); nothing was created',
-      409: 'A baseline of that name exists in the repository (code BaselineExists); delete it first to move it',
-    },
-  },
-  {
-    method: 'get',
-    path: '/benchmarks/baselines/{name}',
-    summary: 'One baseline with its snapshots',
-    scope: 'read',
-    query: baselineGetQuery,
-    ok: { status: 200, schema: baselineDetailOut },
-    errors: [400, 404],
-    errorText: { 400: AMBIGUOUS, 404: BASELINE_404 },
-  },
-  {
-    method: 'delete',
-    path: '/benchmarks/baselines/{name}',
-    summary: 'Delete a baseline; its snapshots stay (unflagged) and no run is deleted',
-    scope: 'admin',
-    query: baselineGetQuery,
-    ok: { status: 200, schema: baselineDeletedOut },
-    errors: [400, 404],
-    errorText: { 400: AMBIGUOUS, 404: BASELINE_404 },
-  },
-  {
-    method: 'post',
-    path: '/benchmarks/compare',
-    summary:
-      'Compare a commit or run against a baseline: per series the two sides, the relative change with its confidence interval, and a verdict',
-    // Reads only: a CI gate needs no more than a read token.
-    scope: 'read',
-    body: compareBody,
-    ok: { status: 200, schema: compareOut },
-    errors: [400, 404, 413, 415],
-    errorText: {
-      400: 'Invalid input; `errors` names each field (`threshold`, `confidence`, `commit`, `repo` when the baseline name is ambiguous)',
-      404: 'No such baseline (BaselineNotFound), or the candidate commit or run has no stored results (BenchmarkRunsNotFound)',
-    },
-  },
-  {
-    method: 'get',
-    path: '/benchmarks/snapshots',
-    summary: 'Versioned snapshots of series values, newest first; current=true gives each series’ current one',
-    scope: 'read',
-    query: snapshotListQuery,
-    ok: { status: 200, schema: snapshotListOut },
-    errors: [400],
-  },
-  {
-    method: 'post',
-    path: '/benchmarks/snapshots',
-    summary:
-      'Snapshot the values of every series with runs at a commit (or in a run): each becomes its series’ current snapshot, one version up',
-    scope: 'submit',
-    body: snapshotRecordBody,
-    ok: { status: 201, schema: snapshotRecordOut },
-    errors: [400, 404, 413, 415],
-    errorText: { 404: 'The commit or run has no stored results that match (code BenchmarkRunsNotFound); nothing was written' },
-  },
-]);
 
 export interface BaselineRoutesDeps {
   database: Database;
@@ -125,19 +43,43 @@ function oneCandidate(b: { commit?: string | undefined; run_uid?: string | undef
   }
 }
 
-export function baselineRoutes(deps: BaselineRoutesDeps) {
+export function baselineRoutes(app: Hono<AppEnv>, deps: BaselineRoutesDeps): void {
   const pool = deps.database.pool;
   const allowed = new RepoAllowList(deps.repos ?? []);
   const commitOf = (b: { commit?: string | undefined; git_repo?: string | undefined }, repo: string) =>
     b.commit === undefined ? undefined : resolveCommitRef({ ref: b.commit, repo, gitRepo: b.git_repo, allowed, field: 'commit' });
 
-  return new Hono<AppEnv>()
-    .get('/baselines', requireScope('read'), async (c) => {
-      const q = readQuery(c, baselineListQuery);
-      return c.json({ baselines: (await listBaselines(pool, { repo: allowed.keyOf(q.repo) })).map(baselineToJson) });
-    })
-    .post('/baselines', requireScope('submit'), async (c) => {
-      const b = await readJson(c, baselineCreateBody);
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/benchmarks/baselines',
+      summary: 'Named baselines (release-1.2), by repository and name',
+      scope: 'read',
+      query: baselineListQuery,
+      ok: { status: 200, schema: baselineListOut },
+      errors: [400],
+    },
+    async (c, { query }) => c.json({ baselines: (await listBaselines(pool, { repo: allowed.keyOf(query.repo) })).map(baselineToJson) }),
+  );
+
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/benchmarks/baselines',
+      summary: 'Create a baseline pinning a commit (every run of it, per series) or one run; snapshots each series with runs there',
+      scope: 'submit',
+      body: baselineCreateBody,
+      ok: { status: 201, schema: baselineDetailOut, description: 'Created, with the snapshots it recorded (is_baseline)' },
+      errors: [400, 404, 409, 413, 415],
+      errorText: {
+        400: 'Invalid input; `errors` names each field (`commit` for a ref that is not a commit, or that cannot be resolved here)',
+        404: 'The commit or run has no stored results (code BenchmarkRunsNotFound); nothing was created',
+        409: 'A baseline of that name exists in the repository (code BaselineExists); delete it first to move it',
+      },
+    },
+    async (c, { body: b }) => {
       oneCandidate(b);
       const repo = allowed.keyOf(b.repo) as string;
       const r = await createBaseline(pool, {
@@ -149,19 +91,63 @@ export function baselineRoutes(deps: BaselineRoutesDeps) {
         createdBy: operatorOf(c, b.created_by),
       });
       return c.json({ baseline: baselineToJson(r.baseline), snapshots: r.snapshots.map(snapshotToJson) }, 201);
-    })
-    .get('/baselines/:name', requireScope('read'), async (c) => {
-      const q = readQuery(c, baselineGetQuery);
-      const r = await getBaseline(pool, { name: c.req.param('name'), repo: allowed.keyOf(q.repo) });
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/benchmarks/baselines/{name}',
+      summary: 'One baseline with its snapshots',
+      scope: 'read',
+      query: baselineGetQuery,
+      ok: { status: 200, schema: baselineDetailOut },
+      errors: [400, 404],
+      errorText: { 400: AMBIGUOUS, 404: BASELINE_404 },
+    },
+    async (c, { params, query }) => {
+      const r = await getBaseline(pool, { name: params.name, repo: allowed.keyOf(query.repo) });
       return c.json({ baseline: baselineToJson(r.baseline), snapshots: r.snapshots.map(snapshotToJson) });
-    })
-    .delete('/baselines/:name', requireScope('admin'), async (c) => {
-      const q = readQuery(c, baselineGetQuery);
-      const deleted = await deleteBaseline(pool, { name: c.req.param('name'), repo: allowed.keyOf(q.repo) });
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'delete',
+      path: '/benchmarks/baselines/{name}',
+      summary: 'Delete a baseline; its snapshots stay (unflagged) and no run is deleted',
+      scope: 'admin',
+      query: baselineGetQuery,
+      ok: { status: 200, schema: baselineDeletedOut },
+      errors: [400, 404],
+      errorText: { 400: AMBIGUOUS, 404: BASELINE_404 },
+    },
+    async (c, { params, query }) => {
+      const deleted = await deleteBaseline(pool, { name: params.name, repo: allowed.keyOf(query.repo) });
       return c.json({ deleted: baselineToJson(deleted) });
-    })
-    .post('/compare', requireScope('read'), async (c) => {
-      const b = await readJson(c, compareBody);
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/benchmarks/compare',
+      summary:
+        'Compare a commit or run against a baseline: per series the two sides, the relative change with its confidence interval, and a verdict',
+      // Reads only: a CI gate needs no more than a read token.
+      scope: 'read',
+      body: compareBody,
+      ok: { status: 200, schema: compareOut },
+      errors: [400, 404, 413, 415],
+      errorText: {
+        400: 'Invalid input; `errors` names each field (`threshold`, `confidence`, `commit`, `repo` when the baseline name is ambiguous)',
+        404: 'No such baseline (BaselineNotFound), or the candidate commit or run has no stored results (BenchmarkRunsNotFound)',
+      },
+    },
+    async (c, { body: b }) => {
       oneCandidate(b);
       // The baseline first: it names the repository a ref is resolved in.
       const baseline = await findBaseline(pool, { name: b.baseline, repo: allowed.keyOf(b.repo) }, { name: 'baseline' });
@@ -180,9 +166,21 @@ export function baselineRoutes(deps: BaselineRoutesDeps) {
         directions: b.directions,
       });
       return c.json(compareToJson(result));
-    })
-    .get('/snapshots', requireScope('read'), async (c) => {
-      const q = readQuery(c, snapshotListQuery);
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/benchmarks/snapshots',
+      summary: 'Versioned snapshots of series values, newest first; current=true gives each series’ current one',
+      scope: 'read',
+      query: snapshotListQuery,
+      ok: { status: 200, schema: snapshotListOut },
+      errors: [400],
+    },
+    async (c, { query: q }) => {
       const page = await listSnapshots(pool, {
         repo: allowed.keyOf(q.repo),
         metric: q.metric,
@@ -194,9 +192,23 @@ export function baselineRoutes(deps: BaselineRoutesDeps) {
         cursor: q.cursor,
       });
       return c.json({ snapshots: page.snapshots.map(snapshotToJson), next_cursor: page.nextCursor });
-    })
-    .post('/snapshots', requireScope('submit'), async (c) => {
-      const b = await readJson(c, snapshotRecordBody);
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/benchmarks/snapshots',
+      summary:
+        'Snapshot the values of every series with runs at a commit (or in a run): each becomes its series’ current snapshot, one version up',
+      scope: 'submit',
+      body: snapshotRecordBody,
+      ok: { status: 201, schema: snapshotRecordOut },
+      errors: [400, 404, 413, 415],
+      errorText: { 404: 'The commit or run has no stored results that match (code BenchmarkRunsNotFound); nothing was written' },
+    },
+    async (c, { body: b }) => {
       oneCandidate(b);
       const repo = allowed.keyOf(b.repo) as string;
       const snapshots = await recordSnapshots(pool, {
@@ -210,5 +222,6 @@ export function baselineRoutes(deps: BaselineRoutesDeps) {
         createdBy: operatorOf(c, b.created_by),
       });
       return c.json({ snapshots: snapshots.map(snapshotToJson) }, 201);
-    });
+    },
+  );
 }

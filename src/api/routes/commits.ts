@@ -1,4 +1,4 @@
-import { type Context, Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import type { Database } from '../../db/client.ts';
 import type { Executor } from '../../db/executor.ts';
 import { ValidationError } from '../../errors.ts';
@@ -8,8 +8,7 @@ import { commitStats, exportCommits, getConfig, listConfigs, queryCommits } from
 import { determineCommits } from '../../tracking/determine.ts';
 import { RepoAllowList } from '../../tracking/repos.ts';
 import { requeueFailedPair } from '../../tracking/requeue.ts';
-import { type AppEnv, requireScope } from '../auth.ts';
-import { readJson, readQuery } from '../body.ts';
+import type { AppEnv } from '../auth.ts';
 import {
   cleanupBody,
   cleanupOut,
@@ -31,111 +30,9 @@ import {
   requeueOptions,
   requeueOut,
 } from '../commit-schemas.ts';
-import { registerOperations } from '../openapi.ts';
+import { route } from '../route.ts';
 
 const CONFIG_404 = { 404: 'No config with that id' };
-
-registerOperations([
-  {
-    method: 'get',
-    path: '/commits',
-    summary: 'Commit status by repo, sha (or prefix), config, status and architecture; newest commit first, keyset pagination',
-    scope: 'read',
-    query: commitListQuery,
-    ok: { status: 200, schema: commitPageOut },
-    errors: [400],
-  },
-  {
-    method: 'post',
-    path: '/commits/determine',
-    summary: 'The commits of a branch that still need a benchmark with a config, newest first',
-    scope: 'submit',
-    body: determineBody,
-    ok: { status: 200, schema: determineOut },
-    errors: [400, 404, 413, 415],
-    errorText: CONFIG_404,
-  },
-  {
-    method: 'post',
-    path: '/commits/mark',
-    summary: 'Set the status of commits (refs resolve to shas) for a config; or claim them for a task',
-    scope: 'submit',
-    body: markBody,
-    ok: { status: 200, schema: markOut },
-    errors: [400, 404, 413, 415],
-    errorText: CONFIG_404,
-  },
-  {
-    method: 'post',
-    path: '/commits/requeue',
-    summary: 'Re-queue a failed pair: delete its row (attempts with it) so determine and sweeps offer it again',
-    scope: 'submit',
-    body: requeueBody,
-    ok: { status: 200, schema: requeueOut, description: 'Re-queued: the removed row’s attempts and error' },
-    errors: [400, 404, 409, 413, 415],
-    errorText: {
-      ...CONFIG_404,
-      409: 'The pair is not failed (running, complete, or waiting already); code PairNotFailed; nothing changed',
-    },
-  },
-  {
-    method: 'post',
-    path: '/commits/cleanup',
-    summary: 'Return stale in_progress and benchmark_complete pairs (owner task gone, or ownerless and old) to waiting',
-    scope: 'submit',
-    body: cleanupBody,
-    bodyOptional: true,
-    ok: { status: 200, schema: cleanupOut },
-    errors: [400, 404, 415],
-    errorText: CONFIG_404,
-  },
-  {
-    method: 'get',
-    path: '/commits/stats',
-    summary: 'Totals, unique commits, unique configs and counts by status',
-    scope: 'read',
-    query: commitStatsQuery,
-    ok: { status: 200, schema: commitStatsOut },
-    errors: [400],
-  },
-  {
-    method: 'get',
-    path: '/commits/export',
-    summary: 'Commit status as a JSON array of {sha, timestamp, status, config}, newest first (the seed’s export format)',
-    scope: 'read',
-    query: commitExportQuery,
-    ok: { status: 200, schema: exportOut },
-    errors: [400],
-  },
-  {
-    method: 'post',
-    path: '/commits/import',
-    summary: 'Import the export format or a legacy completed_commits.json; all or nothing, never overwriting',
-    scope: 'submit',
-    body: importBody,
-    ok: { status: 200, schema: importOut, description: 'Imported (or, with dry_run, counted)' },
-    errors: [400, 413, 415, 422],
-    errorText: {
-      422: 'Some records are invalid: `errors` names each (records.<index>.<field>), `report` has the counts; nothing was imported',
-    },
-  },
-  {
-    method: 'get',
-    path: '/configs',
-    summary: 'Every benchmark config, oldest first, with its pair count (the seed’s --list-configs)',
-    scope: 'read',
-    ok: { status: 200, schema: configListOut },
-  },
-  {
-    method: 'get',
-    path: '/configs/{id}',
-    summary: 'One benchmark config',
-    scope: 'read',
-    ok: { status: 200, schema: configOut },
-    errors: [400, 404],
-    errorText: CONFIG_404,
-  },
-]);
 
 export interface CommitRoutesDeps {
   database: Database;
@@ -151,20 +48,36 @@ async function configOf(ex: Executor, b: { config?: unknown; config_id?: number 
   return b.config;
 }
 
-function hasBody(c: Context): boolean {
-  const length = c.req.header('content-length');
-  return length !== undefined ? length !== '0' : Boolean(c.req.header('transfer-encoding') || c.req.header('content-type'));
-}
+/** A config id in the path: a positive integer. */
+const CONFIG_ID = {
+  id: {
+    parse: (c: Context, name: string): number => {
+      const raw = c.req.param(name) ?? '';
+      const id = /^[1-9]\d{0,15}$/.test(raw) ? Number(raw) : Number.NaN;
+      if (!Number.isSafeInteger(id)) throw new ValidationError([{ field: 'id', message: 'must be a positive integer' }]);
+      return id;
+    },
+  },
+};
 
-export function commitRoutes(deps: CommitRoutesDeps) {
+export function commitRoutes(app: Hono<AppEnv>, deps: CommitRoutesDeps): void {
   const pool = deps.database.pool;
   const allowed = new RepoAllowList(deps.repos ?? []);
   const maxAttempts = deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const staleSeconds = deps.staleSeconds ?? DEFAULT_STALE_SECONDS;
 
-  return new Hono<AppEnv>()
-    .get('/commits', requireScope('read'), async (c) => {
-      const q = readQuery(c, commitListQuery);
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/commits',
+      summary: 'Commit status by repo, sha (or prefix), config, status and architecture; newest commit first, keyset pagination',
+      scope: 'read',
+      query: commitListQuery,
+      ok: { status: 200, schema: commitPageOut },
+      errors: [400],
+    },
+    async (c, { query: q }) => {
       const page = await queryCommits(pool, {
         repo: allowed.keyOf(q.repo),
         sha: q.sha,
@@ -176,9 +89,22 @@ export function commitRoutes(deps: CommitRoutesDeps) {
         cursor: q.cursor,
       });
       return c.json({ commits: page.commits, next_cursor: page.nextCursor });
-    })
-    .post('/commits/determine', requireScope('submit'), async (c) => {
-      const b = await readJson(c, determineBody);
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/commits/determine',
+      summary: 'The commits of a branch that still need a benchmark with a config, newest first',
+      scope: 'submit',
+      body: determineBody,
+      ok: { status: 200, schema: determineOut },
+      errors: [400, 404, 413, 415],
+      errorText: CONFIG_404,
+    },
+    async (c, { body: b }) => {
       const repo = allowed.resolve(b.repo);
       const r = await determineCommits(pool, {
         repo,
@@ -200,9 +126,22 @@ export function commitRoutes(deps: CommitRoutesDeps) {
         subset_skipped: r.subsetSkipped,
         superset_config_ids: r.supersetConfigIds,
       });
-    })
-    .post('/commits/mark', requireScope('submit'), async (c) => {
-      const b = await readJson(c, markBody);
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/commits/mark',
+      summary: 'Set the status of commits (refs resolve to shas) for a config; or claim them for a task',
+      scope: 'submit',
+      body: markBody,
+      ok: { status: 200, schema: markOut },
+      errors: [400, 404, 413, 415],
+      errorText: CONFIG_404,
+    },
+    async (c, { body: b }) => {
       const repo = allowed.resolve(b.repo);
       const r = await markCommits(pool, {
         repo,
@@ -217,13 +156,42 @@ export function commitRoutes(deps: CommitRoutesDeps) {
         maxAttempts,
       });
       return c.json(r);
-    })
-    .post('/commits/requeue', requireScope('submit'), async (c) => {
-      const b = await readJson(c, requeueBody);
-      return c.json(await requeueFailedPair(pool, requeueOptions(b, allowed)));
-    })
-    .post('/commits/cleanup', requireScope('submit'), async (c) => {
-      const b = hasBody(c) ? await readJson(c, cleanupBody) : {};
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/commits/requeue',
+      summary: 'Re-queue a failed pair: delete its row (attempts with it) so determine and sweeps offer it again',
+      scope: 'submit',
+      body: requeueBody,
+      ok: { status: 200, schema: requeueOut, description: 'Re-queued: the removed row’s attempts and error' },
+      errors: [400, 404, 409, 413, 415],
+      errorText: {
+        ...CONFIG_404,
+        409: 'The pair is not failed (running, complete, or waiting already); code PairNotFailed; nothing changed',
+      },
+    },
+    async (c, { body }) => c.json(await requeueFailedPair(pool, requeueOptions(body, allowed))),
+  );
+
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/commits/cleanup',
+      summary: 'Return stale in_progress and benchmark_complete pairs (owner task gone, or ownerless and old) to waiting',
+      scope: 'submit',
+      body: cleanupBody,
+      bodyOptional: true,
+      ok: { status: 200, schema: cleanupOut },
+      errors: [400, 404, 415],
+      errorText: CONFIG_404,
+    },
+    async (c, { body }) => {
+      const b = body ?? {};
       const config = await configOf(pool, b);
       return c.json(
         await cleanupCommits(pool, {
@@ -233,14 +201,36 @@ export function commitRoutes(deps: CommitRoutesDeps) {
           architecture: b.architecture,
         }),
       );
-    })
-    .get('/commits/stats', requireScope('read'), async (c) => {
-      const q = readQuery(c, commitStatsQuery);
-      return c.json(await commitStats(pool, { repo: allowed.keyOf(q.repo) }));
-    })
-    .get('/commits/export', requireScope('read'), async (c) => {
-      const q = readQuery(c, commitExportQuery);
-      return c.json(
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/commits/stats',
+      summary: 'Totals, unique commits, unique configs and counts by status',
+      scope: 'read',
+      query: commitStatsQuery,
+      ok: { status: 200, schema: commitStatsOut },
+      errors: [400],
+    },
+    async (c, { query }) => c.json(await commitStats(pool, { repo: allowed.keyOf(query.repo) })),
+  );
+
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/commits/export',
+      summary: 'Commit status as a JSON array of {sha, timestamp, status, config}, newest first (the seed’s export format)',
+      scope: 'read',
+      query: commitExportQuery,
+      ok: { status: 200, schema: exportOut },
+      errors: [400],
+    },
+    async (c, { query: q }) =>
+      c.json(
         await exportCommits(pool, {
           repo: allowed.keyOf(q.repo),
           sha: q.sha,
@@ -249,10 +239,24 @@ export function commitRoutes(deps: CommitRoutesDeps) {
           statuses: q.status,
           architecture: q.architecture,
         }),
-      );
-    })
-    .post('/commits/import', requireScope('submit'), async (c) => {
-      const b = await readJson(c, importBody);
+      ),
+  );
+
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/commits/import',
+      summary: 'Import the export format or a legacy completed_commits.json; all or nothing, never overwriting',
+      scope: 'submit',
+      body: importBody,
+      ok: { status: 200, schema: importOut, description: 'Imported (or, with dry_run, counted)' },
+      errors: [400, 413, 415, 422],
+      errorText: {
+        422: 'Some records are invalid: `errors` names each (records.<index>.<field>), `report` has the counts; nothing was imported',
+      },
+    },
+    async (c, { body: b }) => {
       const report = await importCommits(pool, b.records, {
         config: b.config,
         repo: allowed.keyOf(b.repo),
@@ -262,12 +266,33 @@ export function commitRoutes(deps: CommitRoutesDeps) {
       });
       if (report.invalid > 0 && !b.skip_invalid) throw new InvalidRecords(report);
       return c.json(report);
-    })
-    .get('/configs', requireScope('read'), async (c) => c.json({ configs: await listConfigs(pool) }))
-    .get('/configs/:id', requireScope('read'), async (c) => {
-      const raw = c.req.param('id');
-      const id = /^[1-9]\d{0,15}$/.test(raw) ? Number(raw) : Number.NaN;
-      if (!Number.isSafeInteger(id)) throw new ValidationError([{ field: 'id', message: 'must be a positive integer' }]);
-      return c.json(await getConfig(pool, { id }));
-    });
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/configs',
+      summary: 'Every benchmark config, oldest first, with its pair count (the seed’s --list-configs)',
+      scope: 'read',
+      ok: { status: 200, schema: configListOut },
+    },
+    async (c) => c.json({ configs: await listConfigs(pool) }),
+  );
+
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/configs/{id}',
+      summary: 'One benchmark config',
+      scope: 'read',
+      params: CONFIG_ID,
+      ok: { status: 200, schema: configOut },
+      errors: [400, 404],
+      errorText: CONFIG_404,
+    },
+    async (c, { params }) => c.json(await getConfig(pool, { id: params.id })),
+  );
 }

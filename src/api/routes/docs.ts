@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Hono } from 'hono';
-import { type AppEnv, requireScope } from '../auth.ts';
+import type { Hono } from 'hono';
+import type { AppEnv } from '../auth.ts';
 import { buildOpenApi } from '../openapi.ts';
+import { declaredOperations, route } from '../route.ts';
 
 const UI_DIR = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
@@ -20,17 +21,26 @@ const PAGE = `<!doctype html>
 <script src="/docs/assets/init.js"></script></body></html>`;
 const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui', deepLinking: true, persistAuthorization: true });`;
 
-export function docsRoutes(opts: { authenticated: boolean }) {
-  const document = buildOpenApi(opts);
-  return new Hono<AppEnv>()
-    .get('/openapi.json', requireScope('read'), (c) => c.json(document))
-    .get('/docs', requireScope('read'), (c) => c.html(PAGE))
-    .get('/docs/assets/init.js', requireScope('read'), (c) => c.body(INIT, 200, { 'content-type': 'text/javascript; charset=utf-8' }))
-    .get('/docs/assets/:file', requireScope('read'), async (c) => {
-      const file = c.req.param('file');
-      const type = ASSETS[file];
-      if (!type) return c.notFound();
-      const body = await readFile(path.join(UI_DIR, file));
-      return c.body(body, 200, { 'content-type': type, 'cache-control': 'public, max-age=86400' });
-    });
+/**
+ * The document and its interactive reference. Routed like any operation (scope read) but hidden
+ * from the document itself, as before. The document is built on first request, from every
+ * operation the app declared by then: all of them, whatever the order they were mounted in.
+ */
+export function docsRoutes(app: Hono<AppEnv>, opts: { authenticated: boolean }): void {
+  let document: ReturnType<typeof buildOpenApi> | undefined;
+  const page = { scope: 'read', hidden: true, ok: { status: 200 } } as const;
+  route(app, { ...page, method: 'get', path: '/openapi.json', summary: 'This OpenAPI document' }, (c) => {
+    document ??= buildOpenApi(declaredOperations(app), opts);
+    return c.json(document);
+  });
+  route(app, { ...page, method: 'get', path: '/docs', summary: 'Interactive reference (Swagger UI)' }, (c) => c.html(PAGE));
+  route(app, { ...page, method: 'get', path: '/docs/assets/init.js', summary: 'Swagger UI start-up script' }, (c) =>
+    c.body(INIT, 200, { 'content-type': 'text/javascript; charset=utf-8' }),
+  );
+  route(app, { ...page, method: 'get', path: '/docs/assets/{file}', summary: 'Swagger UI assets' }, async (c, { params }) => {
+    const type = ASSETS[params.file];
+    if (!type) return c.notFound();
+    const body = await readFile(path.join(UI_DIR, params.file));
+    return c.body(body, 200, { 'content-type': type, 'cache-control': 'public, max-age=86400' });
+  });
 }

@@ -1,41 +1,36 @@
-import { Hono } from 'hono';
+import type { Hono } from 'hono';
 import type { Database } from '../../db/client.ts';
 import type { EventixMetrics } from '../../metrics/eventix.ts';
 import { metricsHandler } from '../../metrics/http.ts';
 import { namespaceCounts, queueStats } from '../../queue/stats.ts';
-import { type AppEnv, requireScope } from '../auth.ts';
-import { registerOperations } from '../openapi.ts';
+import type { AppEnv } from '../auth.ts';
+import { route } from '../route.ts';
 import { namespacesOut, statsOut } from '../schemas.ts';
 
-registerOperations([
-  {
-    method: 'get',
-    path: '/namespaces',
-    summary: 'Namespaces with task counts per status',
-    scope: 'read',
-    ok: { status: 200, schema: namespacesOut },
-  },
-  {
-    method: 'get',
-    path: '/stats',
-    summary: 'Counts by namespace, task and status; oldest waiting age; completed and failed in the last minute and hour',
-    scope: 'read',
-    ok: { status: 200, schema: statsOut },
-  },
-  {
-    method: 'get',
-    path: '/metrics',
-    summary: 'Prometheus metrics (text exposition format)',
-    scope: 'read',
-    ok: { status: 200, description: 'Prometheus text format 0.0.4', contentType: 'text/plain' },
-  },
-]);
-
-export function opsRoutes(deps: { database: Database; metrics: EventixMetrics }) {
+export function opsRoutes(app: Hono<AppEnv>, deps: { database: Database; metrics: EventixMetrics }): void {
   const pool = deps.database.pool;
-  return new Hono<AppEnv>()
-    .get('/namespaces', requireScope('read'), async (c) => c.json({ namespaces: await namespaceCounts(pool) }))
-    .get('/stats', requireScope('read'), async (c) => {
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/namespaces',
+      summary: 'Namespaces with task counts per status',
+      scope: 'read',
+      ok: { status: 200, schema: namespacesOut },
+    },
+    async (c) => c.json({ namespaces: await namespaceCounts(pool) }),
+  );
+
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/stats',
+      summary: 'Counts by namespace, task and status; oldest waiting age; completed and failed in the last minute and hour',
+      scope: 'read',
+      ok: { status: 200, schema: statsOut },
+    },
+    async (c) => {
       const s = await queueStats(pool);
       return c.json({
         at: s.at.toISOString(),
@@ -48,6 +43,19 @@ export function opsRoutes(deps: { database: Database; metrics: EventixMetrics })
           failed: { last_minute: n.failed.lastMinute, last_hour: n.failed.lastHour },
         })),
       });
-    })
-    .get('/metrics', requireScope('read'), metricsHandler(deps.metrics.registry));
+    },
+  );
+
+  const metrics = metricsHandler(deps.metrics.registry);
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/metrics',
+      summary: 'Prometheus metrics (text exposition format)',
+      scope: 'read',
+      ok: { status: 200, description: 'Prometheus text format 0.0.4', contentType: 'text/plain' },
+    },
+    (c) => metrics(c),
+  );
 }

@@ -1,4 +1,4 @@
-import { type Context, Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import type { Database } from '../../db/client.ts';
 import { ValidationError } from '../../errors.ts';
 import type { SubmitResult } from '../../queue/submit.ts';
@@ -7,43 +7,12 @@ import { FIRE_OPTIONS, fireKwargs } from '../../sweeps/apply.ts';
 import { noSweeps, SWEEP_NAME_PATTERN, type Sweep, SweepNotFound, type Sweeps } from '../../sweeps/config.ts';
 import { describeSweeps, sweepRuns } from '../../sweeps/describe.ts';
 import { fireUniqueKey, SWEEP_TASK } from '../../sweeps/fire.ts';
-import { type AppEnv, operatorOf, requireScope } from '../auth.ts';
-import { readQuery } from '../body.ts';
-import { registerOperations } from '../openapi.ts';
+import { type AppEnv, operatorOf } from '../auth.ts';
+import { route } from '../route.ts';
 import { taskToJson } from '../serialize.ts';
 import { sweepListOut, sweepRunOut, sweepRunsOut, sweepRunsQuery, sweepToJson, tasksToJson } from '../sweep-schemas.ts';
 
 const NOT_FOUND = { 404: 'No sweep with that name in the server’s sweeps file' };
-
-registerOperations([
-  {
-    method: 'get',
-    path: '/sweeps',
-    summary: 'The sweeps of the server’s sweeps file, with their last and next fire and pairs by status (env values never shown)',
-    scope: 'read',
-    ok: { status: 200, schema: sweepListOut },
-  },
-  {
-    method: 'post',
-    path: '/sweeps/{name}/run',
-    summary: 'Fire a sweep now: submit its eventix.sweep task (merged into a fire still waiting)',
-    scope: 'submit',
-    ok: { status: 201, schema: sweepRunOut, description: 'Fired: the task submitted' },
-    also: [{ status: 200, schema: sweepRunOut, description: 'Merged into a fire of this sweep that is still waiting' }],
-    errors: [400, 404],
-    errorText: NOT_FOUND,
-  },
-  {
-    method: 'get',
-    path: '/sweeps/{name}/runs',
-    summary: 'Recent fires (eventix.sweep) and benchmark runs (benchmark.run) of a sweep, newest first',
-    scope: 'read',
-    query: sweepRunsQuery,
-    ok: { status: 200, schema: sweepRunsOut },
-    errors: [400, 404],
-    errorText: NOT_FOUND,
-  },
-]);
 
 export interface SweepRoutesDeps {
   database: Database;
@@ -52,22 +21,49 @@ export interface SweepRoutesDeps {
   onSubmitted?: (results: readonly SubmitResult[]) => void;
 }
 
-export function sweepRoutes(deps: SweepRoutesDeps) {
+export function sweepRoutes(app: Hono<AppEnv>, deps: SweepRoutesDeps): void {
   const pool = deps.database.pool;
   const sweeps = deps.sweeps ?? noSweeps();
-  const find = (c: Context): Sweep => {
-    const name = c.req.param('name') ?? '';
-    if (!SWEEP_NAME_PATTERN.test(name))
-      throw new ValidationError([{ field: 'name', message: 'must be 1-100 characters of letters, digits and _ . -' }]);
-    const sweep = sweeps.byName.get(name);
-    if (!sweep) throw new SweepNotFound(name);
-    return sweep;
+  // The sweep itself, looked up with the name: an unknown sweep answers 404 before its query is read.
+  const SWEEP = {
+    name: {
+      parse: (c: Context): Sweep => {
+        const name = c.req.param('name') ?? '';
+        if (!SWEEP_NAME_PATTERN.test(name))
+          throw new ValidationError([{ field: 'name', message: 'must be 1-100 characters of letters, digits and _ . -' }]);
+        const sweep = sweeps.byName.get(name);
+        if (!sweep) throw new SweepNotFound(name);
+        return sweep;
+      },
+    },
   };
 
-  return new Hono<AppEnv>()
-    .get('/', requireScope('read'), async (c) => c.json({ sweeps: (await describeSweeps(pool, sweeps)).map(sweepToJson) }))
-    .post('/:name/run', requireScope('submit'), async (c) => {
-      const sweep = find(c);
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/sweeps',
+      summary: 'The sweeps of the server’s sweeps file, with their last and next fire and pairs by status (env values never shown)',
+      scope: 'read',
+      ok: { status: 200, schema: sweepListOut },
+    },
+    async (c) => c.json({ sweeps: (await describeSweeps(pool, sweeps)).map(sweepToJson) }),
+  );
+
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/sweeps/{name}/run',
+      summary: 'Fire a sweep now: submit its eventix.sweep task (merged into a fire still waiting)',
+      scope: 'submit',
+      params: SWEEP,
+      ok: { status: 201, schema: sweepRunOut, description: 'Fired: the task submitted' },
+      also: [{ status: 200, schema: sweepRunOut, description: 'Merged into a fire of this sweep that is still waiting' }],
+      errors: [400, 404],
+      errorText: NOT_FOUND,
+    },
+    async (c, { params: { name: sweep } }) => {
       const result = await submit(pool, {
         task: SWEEP_TASK,
         namespace: sweep.namespace,
@@ -78,11 +74,25 @@ export function sweepRoutes(deps: SweepRoutesDeps) {
       });
       deps.onSubmitted?.([result]);
       return c.json({ created: result.created, task: taskToJson(result.task) }, result.created ? 201 : 200);
-    })
-    .get('/:name/runs', requireScope('read'), async (c) => {
-      const sweep = find(c);
-      const q = readQuery(c, sweepRunsQuery);
-      const runs = await sweepRuns(pool, sweep, q.limit ?? 50);
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'get',
+      path: '/sweeps/{name}/runs',
+      summary: 'Recent fires (eventix.sweep) and benchmark runs (benchmark.run) of a sweep, newest first',
+      scope: 'read',
+      params: SWEEP,
+      query: sweepRunsQuery,
+      ok: { status: 200, schema: sweepRunsOut },
+      errors: [400, 404],
+      errorText: NOT_FOUND,
+    },
+    async (c, { params: { name: sweep }, query }) => {
+      const runs = await sweepRuns(pool, sweep, query.limit ?? 50);
       return c.json({ fires: tasksToJson(runs.fires), benchmarks: tasksToJson(runs.benchmarks) });
-    });
+    },
+  );
 }

@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import { Hono } from 'hono';
+import type { Hono } from 'hono';
 import type { Database } from '../../db/client.ts';
 import { claim } from '../../queue/claim.ts';
 import { completeBatch } from '../../queue/complete.ts';
@@ -7,9 +7,9 @@ import { fail } from '../../queue/fail.ts';
 import { heartbeat } from '../../queue/heartbeat.ts';
 import { explainLoss } from '../../queue/ownership.ts';
 import type { ClaimedTask } from '../../queue/task.ts';
-import { type AppEnv, requireScope } from '../auth.ts';
-import { readJson, readUid } from '../body.ts';
-import { claimBody, completeBody, failBody, heartbeatBody } from '../schemas.ts';
+import type { AppEnv } from '../auth.ts';
+import { route, UID_PARAM } from '../route.ts';
+import { claimBody, claimOut, completeBody, failBody, failOut, heartbeatBody, heartbeatOut } from '../schemas.ts';
 import { claimedToJson } from '../serialize.ts';
 
 export interface WorkerRoutesDeps {
@@ -74,62 +74,106 @@ class Wakeups {
 }
 
 /** Remote workers: claim over HTTP, then heartbeat/complete/fail under the fencing token. */
-export function claimRoutes(deps: WorkerRoutesDeps) {
-  return new Hono<AppEnv>().post('/claim', requireScope('worker'), async (c) => {
-    const body = await readJson(c, claimBody);
-    const namespace = body.namespace ?? 'default';
-    const deadline = Date.now() + (body.wait_seconds ?? 0) * 1000;
-    const signal = c.req.raw.signal;
-    const wakeups = new Wakeups(deps.notifications, namespace);
-    try {
-      for (;;) {
-        // A client that hung up must not be handed tasks nobody will run.
-        if (signal.aborted) return c.json({ tasks: [] });
-        wakeups.reset();
-        const tasks = await claim(deps.database.pool, {
-          workerId: body.worker_id,
-          namespaces: [namespace],
-          tasks: body.tasks,
-          limit: body.limit ?? 1,
-          leaseSeconds: body.lease_seconds ?? DEFAULT_LEASE,
-        });
-        const remaining = deadline - Date.now();
-        if (tasks.length || remaining <= 0) {
-          if (tasks.length) deps.onClaimed?.(tasks);
-          return c.json({ tasks: tasks.map(claimedToJson) });
+export function claimRoutes(app: Hono<AppEnv>, deps: WorkerRoutesDeps): void {
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/workers/claim',
+      summary: 'Claim due tasks for a remote worker (long-poll with wait_seconds)',
+      scope: 'worker',
+      body: claimBody,
+      ok: { status: 200, schema: claimOut },
+      errors: [400, 415],
+    },
+    async (c, { body }) => {
+      const namespace = body.namespace ?? 'default';
+      const deadline = Date.now() + (body.wait_seconds ?? 0) * 1000;
+      const signal = c.req.raw.signal;
+      const wakeups = new Wakeups(deps.notifications, namespace);
+      try {
+        for (;;) {
+          // A client that hung up must not be handed tasks nobody will run.
+          if (signal.aborted) return c.json({ tasks: [] });
+          wakeups.reset();
+          const tasks = await claim(deps.database.pool, {
+            workerId: body.worker_id,
+            namespaces: [namespace],
+            tasks: body.tasks,
+            limit: body.limit ?? 1,
+            leaseSeconds: body.lease_seconds ?? DEFAULT_LEASE,
+          });
+          const remaining = deadline - Date.now();
+          if (tasks.length || remaining <= 0) {
+            if (tasks.length) deps.onClaimed?.(tasks);
+            return c.json({ tasks: tasks.map(claimedToJson) });
+          }
+          await wakeups.sleep(Math.min(remaining, deps.longPollIntervalMs ?? 500), signal);
         }
-        await wakeups.sleep(Math.min(remaining, deps.longPollIntervalMs ?? 500), signal);
+      } finally {
+        wakeups.close();
       }
-    } finally {
-      wakeups.close();
-    }
-  });
+    },
+  );
 }
 
-export function leaseRoutes(deps: WorkerRoutesDeps) {
+export function leaseRoutes(app: Hono<AppEnv>, deps: WorkerRoutesDeps): void {
   const pool = deps.database.pool;
-  return new Hono<AppEnv>()
-    .post('/:uid/heartbeat', requireScope('worker'), async (c) => {
-      const uid = readUid(c);
-      const body = await readJson(c, heartbeatBody);
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/tasks/{uid}/heartbeat',
+      summary: 'Renew a claimed task’s lease',
+      scope: 'worker',
+      params: { uid: UID_PARAM },
+      body: heartbeatBody,
+      ok: { status: 200, schema: heartbeatOut },
+      errors: [400, 404, 409],
+    },
+    async (c, { params: { uid }, body }) => {
       const lease = { uid, workerId: body.worker_id, fencingToken: body.fencing_token };
       const r = await heartbeat(pool, body.worker_id, body.lease_seconds ?? DEFAULT_LEASE, [lease]);
       if (!r.renewed.has(uid)) throw await explainLoss(pool, lease);
       return c.json({ lease_expires_at: r.expiresAt.get(uid)?.toISOString() ?? null, cancel_requested: r.cancelRequested.has(uid) });
-    })
-    .post('/:uid/complete', requireScope('worker'), async (c) => {
-      const uid = readUid(c);
-      const body = await readJson(c, completeBody);
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/tasks/{uid}/complete',
+      summary: 'Complete a claimed task',
+      scope: 'worker',
+      params: { uid: UID_PARAM },
+      body: completeBody,
+      ok: { status: 200 },
+      errors: [400, 404, 409],
+    },
+    async (c, { params: { uid }, body }) => {
       const lease = { uid, workerId: body.worker_id, fencingToken: body.fencing_token };
       const done = await completeBatch(pool, body.worker_id, [{ ...lease, result: body.result }]);
       const namespace = done.get(uid);
       if (namespace === undefined) throw await explainLoss(pool, lease);
       deps.onFinished?.(namespace, 'done');
       return c.json({ status: 'done' });
-    })
-    .post('/:uid/fail', requireScope('worker'), async (c) => {
-      const uid = readUid(c);
-      const body = await readJson(c, failBody);
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/tasks/{uid}/fail',
+      summary: 'Fail a claimed task’s attempt',
+      scope: 'worker',
+      params: { uid: UID_PARAM },
+      body: failBody,
+      ok: { status: 200, schema: failOut },
+      errors: [400, 404, 409],
+    },
+    async (c, { params: { uid }, body }) => {
       const r = await fail(pool, {
         uid,
         workerId: body.worker_id,
@@ -141,5 +185,6 @@ export function leaseRoutes(deps: WorkerRoutesDeps) {
       });
       deps.onFinished?.(r.namespace, r.status as 'retry' | 'error' | 'cancelled');
       return c.json({ status: r.status, eta: r.eta.toISOString() });
-    });
+    },
+  );
 }
