@@ -14,6 +14,7 @@ import type { AlertSettings } from '../tracking/alerts/settings.ts';
 import { uiRoutes } from '../ui/routes.tsx';
 import { type AppEnv, authenticate } from './auth.ts';
 import { HttpProblem, problemFromError } from './errors.ts';
+import { declaredOperations, publicPathsOf } from './route.ts';
 import { baselineRoutes } from './routes/baselines.ts';
 import { benchmarkAlertRoutes } from './routes/benchmark-alerts.ts';
 import { benchmarkRoutes } from './routes/benchmarks.ts';
@@ -72,7 +73,10 @@ export function createApp(deps: AppDeps) {
   // Before anything that may answer without reading the body (auth, the body limit, 404, readJson's
   // 415): such answers must not leave the keep-alive connection unusable.
   app.use(unreadBody());
-  app.use(authenticate({ tokens: deps.apiTokens ?? [] }));
+  // The public paths come from the route declarations, read at the first request: the routes are declared below.
+  let publicPaths: ReadonlySet<string> | undefined;
+  const isPublic = (path: string) => (publicPaths ??= publicPathsOf(declaredOperations(app))).has(path);
+  app.use(authenticate({ tokens: deps.apiTokens ?? [], isPublic }));
   app.use(
     bodyLimit({
       maxSize: maxBody,

@@ -7,9 +7,6 @@ import { HttpProblem } from './errors.ts';
 
 export type AppEnv = { Variables: { principal: ApiToken | undefined } };
 
-/** Routes anyone may call: probes and the version, which load balancers need without secrets. */
-const PUBLIC = new Set(['/healthz', '/readyz', '/version']);
-
 /** What each scope may do. `submit` includes `read`; `admin` everything; `worker` only worker calls. */
 const GRANTS: Record<ApiScope, readonly ApiScope[]> = {
   read: ['read'],
@@ -45,11 +42,18 @@ const isUiPublic = (path: string) => path === '/ui/login' || path.startsWith('/u
  * for reads anywhere and for the dashboard's own forms, which check a CSRF token: an API POST
  * must present a bearer token, so no cross-site form can drive the API with a browser's cookie.
  */
-export function authenticate({ tokens }: { tokens: readonly ApiToken[] }): MiddlewareHandler<AppEnv> {
+export function authenticate({
+  tokens,
+  isPublic,
+}: {
+  tokens: readonly ApiToken[];
+  /** Paths anyone may call: those declared `scope: 'public'` (the probes and the version, which load balancers need without secrets). */
+  isPublic: (path: string) => boolean;
+}): MiddlewareHandler<AppEnv> {
   return async function authenticateRequest(c, next) {
     c.set('principal', undefined);
     const path = c.req.path;
-    if (tokens.length === 0 || PUBLIC.has(path)) return next();
+    if (tokens.length === 0 || isPublic(path)) return next();
     const header = c.req.header('authorization') ?? '';
     const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
     let token = m ? findToken(tokens, m[1] as string) : undefined;

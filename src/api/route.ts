@@ -87,6 +87,11 @@ export function declaredOperations(app: Hono<AppEnv>): readonly Declaration[] {
   return declared.get(app) ?? [];
 }
 
+/** The paths of the operations declared `scope: 'public'`, which authentication lets through. */
+export function publicPathsOf(operations: readonly Declaration[]): ReadonlySet<string> {
+  return new Set(operations.filter((op) => op.scope === 'public').map((op) => op.path));
+}
+
 export const honoPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
 
 /**

@@ -6,7 +6,7 @@ import { VERSION } from '../../version.ts';
 import type { AppEnv } from '../auth.ts';
 import { route } from '../route.ts';
 
-/** Liveness, readiness and the version: public, so load balancers need no secret (see auth.ts's PUBLIC). */
+/** Liveness, readiness and the version: public, so load balancers need no secret (auth.ts lets `scope: 'public'` declarations through). */
 export function probeRoutes(app: Hono<AppEnv>, deps: { database: Database; logger: Logger }): void {
   route(app, { method: 'get', path: '/healthz', summary: 'Liveness: the process answers', scope: 'public', ok: { status: 200 } }, (c) =>
     c.json({ status: 'ok' }),
