@@ -9,16 +9,17 @@ import type { QueueDriver } from './drivers/types.ts';
 
 export const SYSTEMS: Record<string, () => QueueDriver> = {
   eventix: () => new EventixDriver(),
-  graphile: () => new GraphileDriver(),
+  graphile: () => new GraphileDriver('default'),
+  'graphile-tuned': () => new GraphileDriver('tuned'),
   pgboss: () => new PgBossDriver('default'),
   'pgboss-tuned': () => new PgBossDriver('tuned'),
 };
 /** A new driver for a key of SYSTEMS that parseOptions has checked. */
 export const createDriver = (key: string): QueueDriver => (SYSTEMS[key] as () => QueueDriver)();
 
-export const DEFAULT_SYSTEMS = ['eventix', 'graphile', 'pgboss', 'pgboss-tuned'];
+export const DEFAULT_SYSTEMS = ['eventix', 'graphile', 'graphile-tuned', 'pgboss', 'pgboss-tuned'];
 /** The systems Eventix's ratios are reported against. */
-export const PEERS_OF_RECORD = new Set(['graphile', 'pgboss', 'pgboss-tuned']);
+export const PEERS_OF_RECORD = new Set(['graphile', 'graphile-tuned', 'pgboss', 'pgboss-tuned']);
 
 export const HELP = `Usage: npm run bench -- [options]      (or: npx tsx bench/run.ts [options])
 

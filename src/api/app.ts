@@ -75,7 +75,10 @@ export function createApp(deps: AppDeps) {
   app.use(unreadBody());
   // The public paths come from the route declarations, read at the first request: the routes are declared below.
   let publicPaths: ReadonlySet<string> | undefined;
-  const isPublic = (path: string) => (publicPaths ??= publicPathsOf(declaredOperations(app))).has(path);
+  const isPublic = (path: string) => {
+    publicPaths ??= publicPathsOf(declaredOperations(app));
+    return publicPaths.has(path);
+  };
   app.use(authenticate({ tokens: deps.apiTokens ?? [], isPublic }));
   app.use(
     bodyLimit({
