@@ -27,6 +27,8 @@ export const HELP = `Usage: npm run bench -- [options]      (or: npx tsx bench/r
   --concurrency <c>      handlers at once in the single worker of each system (default 16)
   --batch <size>         jobs per bulk-enqueue call (default 1000)
   --enqueue-rounds <r>   interleaved bulk-enqueue rounds of N jobs per system, each in a fresh database (default 5)
+  --rounds <r>           throughput rounds per system, interleaved: every system runs round 1, then round 2 in a
+                         rotated order, and so on; processed/s and its ratios are medians over the rounds (default 3)
   --latency <count>      latency rounds: one timed single submission per system each, systems interleaved (default 500)
   --gap-ms <ms>          max random pause between latency submissions; uniform in [0, gap) (default 200)
   --warmup <count>       warm-up jobs per system, discarded (default 500)
@@ -50,6 +52,7 @@ export interface Options {
   concurrency: number;
   batch: number;
   enqueueRounds: number;
+  rounds: number;
   latency: number;
   gapMs: number;
   warmup: number;
@@ -79,6 +82,7 @@ export function parseOptions(argv: string[]): Options {
       concurrency: { type: 'string' },
       batch: { type: 'string' },
       'enqueue-rounds': { type: 'string' },
+      rounds: { type: 'string' },
       latency: { type: 'string' },
       'gap-ms': { type: 'string' },
       warmup: { type: 'string' },
@@ -111,6 +115,7 @@ export function parseOptions(argv: string[]): Options {
     concurrency: positiveInt('--concurrency', values.concurrency, 16),
     batch: positiveInt('--batch', values.batch, 1000),
     enqueueRounds: positiveInt('--enqueue-rounds', values['enqueue-rounds'], 5),
+    rounds: positiveInt('--rounds', values.rounds, 3),
     latency: positiveInt('--latency', values.latency, 500),
     gapMs: positiveInt('--gap-ms', values['gap-ms'], 200, 0),
     warmup: positiveInt('--warmup', values.warmup, 500, 0),

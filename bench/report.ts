@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { HttpResult } from './http.ts';
 import { COMMON_DRIVING, METHODOLOGY, RATIO_CONVENTION, runCaption } from './methodology.ts';
 import { type Options, PEERS_OF_RECORD } from './options.ts';
+import { summarize } from './stats.ts';
 import type { SystemResult } from './system.ts';
 
 /** What the report says about the server it ran on. */
@@ -29,6 +30,15 @@ export function table(header: string[], rows: string[][]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
+/** The median over rounds of eventix/peer in the same round: each round's two rates were measured minutes apart, not a run apart. */
+function roundRatio(ev: readonly number[] | undefined, peer: readonly number[] | undefined): number | undefined {
+  if (!ev || !peer) return undefined;
+  const n = Math.min(ev.length, peer.length);
+  const per: number[] = [];
+  for (let i = 0; i < n; i++) if ((peer[i] as number) > 0) per.push((ev[i] as number) / (peer[i] as number));
+  return per.length ? summarize(per).p50 : undefined;
+}
+
 /** Eventix against each peer of record that succeeded, by RATIO_CONVENTION; undefined when Eventix failed. */
 export function ratios(results: SystemResult[]): Ratios | undefined {
   const ev = results.find((r) => r.key === 'eventix' && r.ok);
@@ -39,7 +49,7 @@ export function ratios(results: SystemResult[]): Ratios | undefined {
     const div = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || b === 0 ? undefined : a / b);
     out[peer.key] = {
       enqueue: div(ev.enqueue?.perSecond, peer.enqueue?.perSecond),
-      processed: div(ev.process?.perSecond, peer.process?.perSecond),
+      processed: roundRatio(ev.process?.samples, peer.process?.samples) ?? div(ev.process?.perSecond, peer.process?.perSecond),
       p50: div(peer.latency?.p50, ev.latency?.p50),
       p95: div(peer.latency?.p95, ev.latency?.p95),
       p99: div(peer.latency?.p99, ev.latency?.p99),

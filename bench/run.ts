@@ -18,7 +18,7 @@ import { HELP, type Options, parseOptions } from './options.ts';
 import { progress } from './progress.ts';
 import { printReport, ratios, writeJsonReport } from './report.ts';
 import { summarize } from './stats.ts';
-import { finish, type Run, type SystemResult, throughputOf } from './system.ts';
+import { finish, type Run, type SystemResult, throughputOf, throughputRound } from './system.ts';
 
 /** The commit-tracking benchmark, in its own process (it builds its own repository); its exit code. */
 function runDetermine(): Promise<number> {
@@ -65,6 +65,15 @@ async function main(): Promise<number> {
     runs.push(run);
     // Each throughput phase has the machine to itself: no other system's worker is running.
     await Promise.allSettled([...live.stops].map((s) => s()));
+  }
+  // Later rounds in a rotated order, so that drift in the machine falls on every system alike.
+  for (let round = 2; round <= opts.rounds; round++) {
+    progress(`\n== throughput round ${round}/${opts.rounds}`);
+    const shift = (round - 1) % runs.length;
+    for (const run of [...runs.slice(shift), ...runs.slice(0, shift)]) {
+      await throughputRound(run, opts, round);
+      await Promise.allSettled([...live.stops].map((s) => s()));
+    }
   }
   await interleavedLatency(runs, opts);
   const results: SystemResult[] = [];

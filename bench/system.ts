@@ -8,7 +8,7 @@ import { freshDatabase, live, releaseDatabase } from './lifecycle.ts';
 import { createDriver, type Options } from './options.ts';
 import { enqueuePhase, latencyPhase, processPhase } from './phases.ts';
 import { progress } from './progress.ts';
-import type { LatencySummary } from './stats.ts';
+import { type LatencySummary, summarize } from './stats.ts';
 
 /** One system's entry in the report (latest.json's `results`). */
 export interface SystemResult {
@@ -18,7 +18,8 @@ export interface SystemResult {
   error?: string;
   /** perSecond: the median of the rounds' rates. */
   enqueue?: { jobs: number; batch: number; rounds: number; perSecond: number; samples: number[] };
-  process?: { jobs: number; seconds: number; perSecond: number; firstStartMs: number; allStartedSeconds: number };
+  /** perSecond: the median of the rounds' rates (each round's in samples); jobs, seconds…: of the first round. */
+  process?: { jobs: number; seconds: number; perSecond: number; firstStartMs: number; allStartedSeconds: number; samples: number[] };
   latency?: LatencySummary & { unit: 'ms'; gapMs: number };
   exactlyOnce?: { issued: number; missing: number; duplicates: number; unexpected: number; ok: boolean; examples: unknown };
   notes: readonly string[];
@@ -61,12 +62,14 @@ export async function throughputOf(key: string, serverUrl: string, admin: pg.Cli
     }
 
     // The enqueue rate was measured in its own interleaved rounds (interleavedEnqueue).
-    const ids = tracker.issue(opts.n);
+    const jobs = jobsPerRound(driver, opts);
+    const ids = tracker.issue(jobs);
     await enqueuePhase(driver, ids, opts.batch, label);
 
     const proc = await processPhase(driver, tracker, ids, opts, label);
-    result.process = { jobs: opts.n, ...proc, perSecond: opts.n / proc.seconds };
-    progress(`${label}: processed ${Math.round(result.process.perSecond)}/s`);
+    const rate = jobs / proc.seconds;
+    result.process = { jobs, ...proc, perSecond: rate, samples: [rate] };
+    progress(`${label}: processed ${Math.round(rate)}/s (round 1)`);
     result.ok = true;
   } catch (err) {
     if (live.interrupted) throw err;
@@ -74,6 +77,32 @@ export async function throughputOf(key: string, serverUrl: string, admin: pg.Cli
     progress(`${label}: FAILED: ${result.error}`);
   }
   return run;
+}
+
+const jobsPerRound = (driver: QueueDriver, opts: Options) => Math.min(opts.n, driver.throughputJobs ?? opts.n);
+
+/**
+ * A further throughput round in the system's database: enqueue a fresh set of jobs (untimed) and
+ * time a new worker through them. Earlier rounds' finished rows stay, as they would in production.
+ */
+export async function throughputRound(run: Run, opts: Options, round: number): Promise<void> {
+  const { driver, label, tracker, result } = run;
+  if (!result.ok || !result.process) return;
+  try {
+    const jobs = jobsPerRound(driver, opts);
+    const ids = tracker.issue(jobs);
+    await enqueuePhase(driver, ids, opts.batch, undefined);
+    const proc = await processPhase(driver, tracker, ids, opts, undefined);
+    const rate = jobs / proc.seconds;
+    result.process.samples.push(rate);
+    result.process.perSecond = summarize(result.process.samples).p50;
+    progress(`${label}: processed ${Math.round(rate)}/s (round ${round})`);
+  } catch (err) {
+    if (live.interrupted) throw err;
+    result.ok = false;
+    result.error = err instanceof Error ? err.message : String(err);
+    progress(`${label}: FAILED in round ${round}: ${result.error}`);
+  }
 }
 
 /** Stop, drop the database and check that every job ran exactly once. */

@@ -153,6 +153,8 @@ export const envSchema = z.object({
   EVENTIX_NAMESPACES: list.default(['default']),
   EVENTIX_CONCURRENCY: int(1, 1000).default(8),
   EVENTIX_LEASE_SECONDS: int(5, 86400).default(30),
+  EVENTIX_PREFETCH: int(0, 10_000).default(100),
+  EVENTIX_PREFETCH_TTL_MS: int(100, 3_600_000).default(5000),
   EVENTIX_POLL_INTERVAL_MS: int(10, 600_000).default(1000),
   EVENTIX_LISTEN: bool.default(true),
   EVENTIX_SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(30_000),
@@ -190,6 +192,9 @@ export interface Config {
     namespaces: string[];
     concurrency: number;
     leaseSeconds: number;
+    /** Tasks claimed ahead of free slots (src/worker/local-buffer.ts); 0 turns the buffer off. */
+    prefetch: number;
+    prefetchTtlMs: number;
     pollIntervalMs: number;
     listen: boolean;
     shutdownGraceMs: number;
@@ -284,6 +289,8 @@ export function loadConfig(
       namespaces: e.EVENTIX_NAMESPACES,
       concurrency: e.EVENTIX_CONCURRENCY,
       leaseSeconds: e.EVENTIX_LEASE_SECONDS,
+      prefetch: e.EVENTIX_PREFETCH,
+      prefetchTtlMs: e.EVENTIX_PREFETCH_TTL_MS,
       pollIntervalMs: e.EVENTIX_POLL_INTERVAL_MS,
       listen: e.EVENTIX_LISTEN,
       shutdownGraceMs: e.EVENTIX_SHUTDOWN_GRACE_MS,

@@ -3,7 +3,7 @@ import { migrate } from '../../src/db/migrate.ts';
 import { FINAL_STATUSES, submit, submitMany } from '../../src/queue/index.ts';
 import { VERSION } from '../../src/version.ts';
 import { defineTask } from '../../src/worker/registry.ts';
-import { Worker } from '../../src/worker/worker.ts';
+import { DEFAULT_PREFETCH, Worker } from '../../src/worker/worker.ts';
 import { type JobHandler, NOOP_TASK, type QueueDriver, type StopWorker } from './types.ts';
 
 const NAMESPACE = 'default';
@@ -56,6 +56,7 @@ export class EventixDriver implements QueueDriver {
     this.config = {
       concurrency,
       namespaces: [NAMESPACE],
+      prefetch: `${DEFAULT_PREFETCH} (default)`,
       poolMax: '10 (default)',
       listen: 'on (default)',
       pollIntervalMs: '1000 (default)',
@@ -63,7 +64,7 @@ export class EventixDriver implements QueueDriver {
     this.notes.splice(
       0,
       this.notes.length,
-      `new Worker({ concurrency: ${concurrency}, namespaces: ['${NAMESPACE}'] }) on its own pool; everything else default (LISTEN/NOTIFY wake-ups, 1 s backstop poll, pool max 10)`,
+      `new Worker({ concurrency: ${concurrency}, namespaces: ['${NAMESPACE}'] }) on its own pool; everything else default (local buffer of ${DEFAULT_PREFETCH}, LISTEN/NOTIFY wake-ups, 1 s backstop poll, pool max 10); results stored (store_result on, the default)`,
       'bulk: submitMany(); single: submit(); producer on a separate pool (default size)',
     );
     const entry = { worker, db };

@@ -12,6 +12,11 @@ export type JobHandler = (jobId: number) => void;
 export type StopWorker = () => Promise<void>;
 
 export interface QueueDriver {
+  /**
+   * Jobs per throughput round when fewer than --n: for a system whose documented defaults poll
+   * slowly (pg-boss's), so that its rounds end in about a minute. Its rate is still jobs/second.
+   */
+  readonly throughputJobs?: number;
   /** Short key used on the command line and in database names: `eventix`, `graphile`, `pgboss`. */
   readonly key: string;
   /** Display name, e.g. `graphile-worker 0.18.0`. */

@@ -8,6 +8,13 @@ export interface ClaimOptions {
   tasks: readonly string[];
   limit: number;
   leaseSeconds: number;
+  /**
+   * How many of the claimed tasks start at once: the first `start` in claim order have their
+   * attempt counted and started_at set by this statement. The rest are reserved for the worker's
+   * local buffer (see src/worker/local-buffer.ts): held under the same lease and token, but with
+   * started_at null and the attempt not counted until the worker starts them. Default: all.
+   */
+  start?: number;
 }
 
 /**
@@ -24,13 +31,20 @@ export interface ClaimOptions {
  * limit × namespaces rows for the instant of this statement; the unused ones are released at its
  * end, and other claimers skip them meanwhile.
  *
- * Each claim draws a fresh fencing token from a sequence: a worker that lost its lease holds an
+ * Each claimed row draws a fresh fencing token from a sequence: a worker that lost its lease holds an
  * old token, and every later change it attempts matches no row.
  */
 /** The claim as two CTEs, `next` and `claimed`, over the given placeholders; reused by completeAndClaim. */
-export function claimCtes(p: { namespaces: string; tasks: string; limit: string; workerId: string; leaseSeconds: string }): string {
+export function claimCtes(p: {
+  namespaces: string;
+  tasks: string;
+  limit: string;
+  start: string;
+  workerId: string;
+  leaseSeconds: string;
+}): string {
   return `next as (
-  select c.id
+  select c.id, row_number() over (order by c.priority desc nulls last, c.eta, c.id) as rn
   from unnest(${p.namespaces}) as ns(name)
   cross join lateral (
     select id, priority, eta from tasks
@@ -50,9 +64,9 @@ export function claimCtes(p: { namespaces: string; tasks: string; limit: string;
     worker_id = ${p.workerId},
     lease_expires_at = now() + make_interval(secs => ${p.leaseSeconds}),
     fencing_token = nextval('tasks_fencing_token_seq'),
-    attempts = t.attempts + 1,
+    attempts = t.attempts + (next.rn <= ${p.start})::int,
     cancel_requested = false,
-    started_at = now(),
+    started_at = case when next.rn <= ${p.start} then now() end,
     updated_at = now(),
     revision = t.revision + 1
   from next
@@ -88,7 +102,7 @@ export function memoize<R>(build: (n: number) => R): (n: number) => R {
 
 const claimSql = memoize(
   (namespaces: number) => `
-with ${claimCtes({ namespaces: namespaceArray(5, namespaces), tasks: '$1', limit: '$2', workerId: '$3', leaseSeconds: '$4' })}
+with ${claimCtes({ namespaces: namespaceArray(6, namespaces), tasks: '$1', limit: '$2', start: '$5', workerId: '$3', leaseSeconds: '$4' })}
 select * from claimed order by priority desc nulls last, eta, id
 `,
 );
@@ -99,7 +113,7 @@ export async function claim(ex: Executor, opts: ClaimOptions): Promise<ClaimedTa
   const rows = await run<TaskRowRaw>(
     ex,
     claimSql(namespaces.length),
-    [[...new Set(opts.tasks)], opts.limit, opts.workerId, opts.leaseSeconds, ...namespaces],
+    [[...new Set(opts.tasks)], opts.limit, opts.workerId, opts.leaseSeconds, opts.start ?? opts.limit, ...namespaces],
     `eventix_claim_n${namespaces.length}`,
   );
   // UPDATE … RETURNING gives no order guarantee, so the statement sorts its result into claim order

@@ -1,24 +1,41 @@
 import { type Executor, run } from '../db/executor.ts';
 import { type ClaimOptions, claimCtes, memoize, namespaceArray } from './claim.ts';
 import { type Completion, completeCtes, completionPayload } from './complete.ts';
+import type { Lease } from './ownership.ts';
 import { type ClaimedTask, rowFromJson, toClaimedTask } from './task.ts';
 
+/** A task the worker started from its local buffer: its attempt is counted when this is recorded. */
+export interface StartRecord extends Omit<Lease, 'workerId'> {
+  startedAt: Date;
+}
+
 /**
- * Complete a batch and claim the next tasks for the slots it frees, in ONE statement. A busy
- * worker otherwise spends one commit finishing tasks and another claiming their successors; the
- * database (its commits, not our CPU) is what bounds a worker running short tasks, so halving the
- * statements raises throughput. Both halves keep their own guards: completion by worker and
- * fencing token, the claim by SKIP LOCKED; neither can see or touch the other's rows, since the
- * completed tasks are `processing` and the claim only reads `scheduled`/`retry` ones.
+ * Complete a batch, record the starts of buffered tasks, and claim the next tasks for the slots
+ * and buffer places it frees, in ONE statement. A busy worker otherwise spends one commit finishing
+ * tasks and another claiming their successors; the database (its commits, not our CPU) is what
+ * bounds a worker running short tasks, so fewer statements raise throughput. Each part keeps its
+ * own guard: completion and start records by worker and fencing token, the claim by SKIP LOCKED.
+ * None can touch another's rows: completions and starts are disjoint `processing` rows (the
+ * completer never sends both for one task), and the claim only reads `scheduled`/`retry` ones.
  *
- * The claimed rows travel as row_to_json, because the two halves return different shapes.
+ * The claimed rows travel as row_to_json, because the parts return different shapes.
  */
 const completeAndClaimSql = memoize(
   (namespaces: number) => `
 with ${completeCtes({ workerId: '$1', payload: '$2', uids: '$6' })},
-${claimCtes({ namespaces: namespaceArray(7, namespaces), tasks: '$3', limit: '$4', workerId: '$1', leaseSeconds: '$5' })}
+starts as (
+  select * from jsonb_to_recordset($8::jsonb) as s(uid uuid, token bigint, started_at timestamptz)
+), started as (
+  update tasks t set attempts = t.attempts + 1, started_at = starts.started_at, updated_at = now()
+  from starts
+  where t.uid = any($9::uuid[]) and t.uid = starts.uid
+    and t.status = 'processing' and t.worker_id = $1 and t.fencing_token = starts.token and t.started_at is null
+  returning t.uid
+),
+${claimCtes({ namespaces: namespaceArray(10, namespaces), tasks: '$3', limit: '$4', start: '$7', workerId: '$1', leaseSeconds: '$5' })}
 select uid, null::json as claimed from deleted
 union all select uid, null::json from updated
+union all select null::uuid, null::json from started
 union all select uid, row_to_json(claimed) from claimed
 `,
 );
@@ -28,11 +45,12 @@ export async function completeAndClaim(
   workerId: string,
   items: readonly Omit<Completion, 'workerId'>[],
   next: Omit<ClaimOptions, 'workerId'>,
-  opts: { resultsChecked?: boolean } = {},
+  opts: { resultsChecked?: boolean; starts?: readonly StartRecord[] } = {},
 ): Promise<{ completed: Set<string>; claimed: ClaimedTask[] }> {
   const payload = completionPayload(items, opts.resultsChecked);
+  const starts = opts.starts ?? [];
   const namespaces = [...new Set(next.namespaces)];
-  const rows = await run<{ uid: string; claimed: Record<string, unknown> | null }>(
+  const rows = await run<{ uid: string | null; claimed: Record<string, unknown> | null }>(
     ex,
     completeAndClaimSql(namespaces.length),
     [
@@ -42,6 +60,9 @@ export async function completeAndClaim(
       Math.max(0, next.limit),
       next.leaseSeconds,
       items.map((i) => i.uid),
+      Math.max(0, next.start ?? next.limit),
+      JSON.stringify(starts.map((s) => ({ uid: s.uid, token: s.fencingToken, started_at: s.startedAt.toISOString() }))),
+      starts.map((s) => s.uid),
       ...namespaces,
     ],
     `eventix_complete_and_claim_n${namespaces.length}`,
@@ -50,7 +71,7 @@ export async function completeAndClaim(
   const claimed: ClaimedTask[] = [];
   for (const r of rows) {
     if (r.claimed) claimed.push(toClaimedTask(rowFromJson(r.claimed)));
-    else completed.add(r.uid);
+    else if (r.uid) completed.add(r.uid);
   }
   claimed.sort((a, b) => b.priority - a.priority || a.eta.getTime() - b.eta.getTime());
   return { completed, claimed };

@@ -19,7 +19,7 @@ import { explainLoss, type Lease } from './ownership.ts';
 /** The completion as CTEs `input`, `deleted` and `updated` over the given placeholders; reused by completeAndClaim. */
 export function completeCtes(p: { workerId: string; payload: string; uids: string }): string {
   return `input as (
-  select * from jsonb_to_recordset(${p.payload}::jsonb) as x(uid uuid, token bigint, result jsonb)
+  select * from jsonb_to_recordset(${p.payload}::jsonb) as x(uid uuid, token bigint, result jsonb, started_at timestamptz)
 ), deleted as (
   delete from tasks t using input
   where t.uid = any(${p.uids}::uuid[]) and t.uid = input.uid
@@ -29,6 +29,10 @@ export function completeCtes(p: { workerId: string; payload: string; uids: strin
 ), updated as (
   update tasks t set
     status = 'done',
+    -- A task the worker started from its local buffer, and finished before the start was
+    -- recorded: its attempt is counted here (see src/worker/local-buffer.ts).
+    attempts = t.attempts + (t.started_at is null)::int,
+    started_at = coalesce(t.started_at, input.started_at),
     result = input.result,
     error = null,
     lease_expires_at = null,
@@ -51,6 +55,8 @@ select uid, namespace from deleted union all select uid, namespace from updated
 
 export interface Completion extends Lease {
   result?: unknown;
+  /** When a task from the worker's local buffer started, if that start is not recorded yet. */
+  startedAt?: Date | undefined;
 }
 
 /**
@@ -72,7 +78,12 @@ export function checkResult(result: unknown): unknown {
  * on the hot path.
  */
 export function completionPayload(items: readonly Omit<Completion, 'workerId'>[], checked = false) {
-  return items.map((i) => ({ uid: i.uid, token: i.fencingToken, result: checked ? (i.result ?? null) : checkResult(i.result) }));
+  return items.map((i) => ({
+    uid: i.uid,
+    token: i.fencingToken,
+    result: checked ? (i.result ?? null) : checkResult(i.result),
+    started_at: i.startedAt?.toISOString() ?? null,
+  }));
 }
 
 /** Complete tasks held under one worker id. Returns uid → namespace of those completed; the rest had lost their lease. */

@@ -5,13 +5,18 @@ import { NOTIFY_CHANNEL } from './submit.ts';
 /**
  * Graceful shutdown: hand tasks we could not finish in the grace period back to the queue, due
  * now, without counting the interrupted attempt (the task did nothing wrong). A cancel requested
- * meanwhile wins. Another worker is woken through NOTIFY.
+ * meanwhile wins. Another worker is woken through NOTIFY. Also how a worker hands back tasks from
+ * its local buffer that never started (started_at null): their attempt was never counted, so
+ * there is nothing to give back.
  */
 const RELEASE_SQL = `
 with released as (
   update tasks t set
-    status = case when t.cancel_requested then 'cancelled' when t.attempts > 1 then 'retry' else 'scheduled' end,
-    attempts = greatest(t.attempts - 1, 0),
+    status = case
+      when t.cancel_requested then 'cancelled'
+      when t.attempts - (t.started_at is not null)::int > 0 then 'retry'
+      else 'scheduled' end,
+    attempts = greatest(t.attempts - (t.started_at is not null)::int, 0),
     eta = now(),
     lease_expires_at = null,
     finished_at = case when t.cancel_requested then now() else null end,

@@ -4,10 +4,12 @@
  *
  * - `scheduled`  In: submit (new task, or merged into by unique_key); `reschedule`.
  *                Out: claim → processing; cancel → cancelled.
- * - `processing` In: claim (sets worker_id, lease_expires_at, a fresh fencing_token, attempts+1).
+ * - `processing` In: claim (sets worker_id, lease_expires_at, a fresh fencing_token, attempts+1;
+ *                a task claimed into a worker's local buffer gets attempts+1 and started_at only
+ *                when it starts, see src/worker/local-buffer.ts).
  *                Out: complete → done (or the row is deleted when store_result is off);
  *                fail → retry | error; rescue of an expired lease → retry | error;
- *                graceful shutdown release → scheduled/retry (attempt not counted);
+ *                graceful shutdown release, or a buffered task handed back → scheduled/retry (attempt not counted);
  *                cancel of a running task → cancelled, when its worker next heartbeats.
  * - `retry`      In: fail or rescue while retries remain, with eta = now + backoff.
  *                Out: claim → processing; cancel → cancelled; reschedule → scheduled.

@@ -1,14 +1,15 @@
 import type pg from 'pg';
 import type { ClaimOptions } from '../queue/claim.ts';
-import { checkResult, completeMany } from '../queue/complete.ts';
-import { completeAndClaim } from '../queue/complete-and-claim.ts';
+import { checkResult } from '../queue/complete.ts';
+import { completeAndClaim, type StartRecord } from '../queue/complete-and-claim.ts';
 import { explainLoss } from '../queue/ownership.ts';
 import type { ClaimedTask } from '../queue/task.ts';
 
 /**
- * Lets each flush also claim successors for the slots it frees (see completeAndClaim). `reserve`
- * returns the claim to make for a batch of `finishing` tasks (or undefined to claim nothing) and
- * counts those slots as taken; `claimed` hands over what came back and releases the reservation.
+ * Lets each flush also claim successors for the slots and buffer places it frees (see
+ * completeAndClaim). `reserve` returns the claim to make for a batch of `finishing` tasks (a
+ * limit of 0 claims nothing) and counts those places as taken; `claimed` hands over what came
+ * back and releases the reservation.
  */
 export interface Reservation extends Omit<ClaimOptions, 'workerId'> {
   /** The worker's notification count when the claim was planned (see Worker.notified). */
@@ -16,7 +17,7 @@ export interface Reservation extends Omit<ClaimOptions, 'workerId'> {
 }
 
 export interface Successors {
-  reserve(finishing: number): Reservation | undefined;
+  reserve(finishing: number): Reservation;
   claimed(tasks: ClaimedTask[], reservation: Reservation): void;
 }
 
@@ -24,6 +25,13 @@ interface Pending {
   uid: string;
   fencingToken: number;
   result: unknown;
+  /** Set for a task started from the local buffer: the completion counts its attempt if its start was not recorded. */
+  startedAt: Date | undefined;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+interface PendingStart extends StartRecord {
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -35,18 +43,24 @@ interface Pending {
  * at once: batching without a timer and without added latency. `maxInFlight` flushes may run at
  * once on different connections; the worker uses one, since all its finished tasks fit in one
  * flush (measured: two gained nothing).
+ *
+ * The starts of tasks taken from the worker's local buffer ride along the same way (see
+ * recordStart). A task that finishes before its start was sent has the start dropped and its
+ * completion counts the attempt instead: one statement never touches a row twice.
  */
 export class Completer {
   private queue: Pending[] = [];
+  /** Start records not yet sent, by uid. */
+  private starts = new Map<string, PendingStart>();
   private readonly inFlight = new Set<Promise<void>>();
   private pumpScheduled = false;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly workerId: string,
-    private readonly maxBatch = 500,
-    private readonly maxInFlight = 1,
-    private readonly successors?: Successors,
+    private readonly maxBatch: number,
+    private readonly maxInFlight: number,
+    private readonly successors: Successors,
   ) {}
 
   /**
@@ -54,7 +68,7 @@ export class Completer {
    * a batch is one statement, and one bad result in it would fail every task flushed alongside.
    * The caller fails just this attempt, as if its handler had thrown.
    */
-  complete(uid: string, fencingToken: number, result: unknown): Promise<void> {
+  complete(uid: string, fencingToken: number, result: unknown, startedAt?: Date): Promise<void> {
     let checked: unknown;
     try {
       checked = checkResult(result);
@@ -62,15 +76,33 @@ export class Completer {
       // Not only ValidationError: a cyclic result overflows the stack, a getter may throw.
       return Promise.reject(err);
     }
+    const unsent = this.starts.get(uid);
+    if (unsent) {
+      // The completion records the start itself (completeCtes counts the attempt when started_at is null).
+      this.starts.delete(uid);
+      unsent.resolve();
+    }
     return new Promise((resolve, reject) => {
-      this.queue.push({ uid, fencingToken, result: checked, resolve, reject });
+      this.queue.push({ uid, fencingToken, result: checked, startedAt, resolve, reject });
+      this.schedulePump();
+    });
+  }
+
+  /**
+   * Record that a task from the local buffer started: its attempt is counted, and started_at set,
+   * with the next flush. Resolves once written (or once its completion took it over); a failure
+   * of the attempt waits for this, so that the failure counts the attempt it ends.
+   */
+  recordStart(uid: string, fencingToken: number, startedAt: Date): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.starts.set(uid, { uid, fencingToken, startedAt, resolve, reject });
       this.schedulePump();
     });
   }
 
   /** Resolves once everything queued so far has been written. */
   async drain(): Promise<void> {
-    while (this.inFlight.size || this.queue.length) {
+    while (this.inFlight.size || this.queue.length || this.starts.size) {
       if (this.inFlight.size) await Promise.all(this.inFlight);
       // Queued but not yet sent: the pump is scheduled for the next turn.
       else await new Promise<void>((resolve) => setImmediate(resolve));
@@ -92,9 +124,11 @@ export class Completer {
   }
 
   private pump(): void {
-    while (this.queue.length && this.inFlight.size < this.maxInFlight) {
+    while ((this.queue.length || this.starts.size) && this.inFlight.size < this.maxInFlight) {
       const batch = this.queue.splice(0, this.maxBatch);
-      const flush = this.flush(batch).finally(() => {
+      const starts = [...this.starts.values()];
+      this.starts.clear();
+      const flush = this.flush(batch, starts).finally(() => {
         this.inFlight.delete(flush);
         this.schedulePump();
       });
@@ -102,26 +136,22 @@ export class Completer {
     }
   }
 
-  private async flush(batch: Pending[]): Promise<void> {
-    const next = this.successors?.reserve(batch.length);
+  private async flush(batch: Pending[], starts: PendingStart[]): Promise<void> {
+    const next = this.successors.reserve(batch.length);
     let claimed: ClaimedTask[] = [];
     try {
-      let done: Set<string>;
-      if (next) {
-        const r = await completeAndClaim(this.pool, this.workerId, batch, next, { resultsChecked: true });
-        done = r.completed;
-        claimed = r.claimed;
-      } else {
-        done = await completeMany(this.pool, this.workerId, batch, { resultsChecked: true });
-      }
+      const r = await completeAndClaim(this.pool, this.workerId, batch, next, { resultsChecked: true, starts });
+      claimed = r.claimed;
+      for (const s of starts) s.resolve();
       for (const p of batch) {
-        if (done.has(p.uid)) p.resolve();
+        if (r.completed.has(p.uid)) p.resolve();
         else p.reject(await explainLoss(this.pool, { uid: p.uid, workerId: this.workerId, fencingToken: p.fencingToken }));
       }
     } catch (err) {
+      for (const s of starts) s.reject(err);
       for (const p of batch) p.reject(err);
     } finally {
-      if (next) this.successors?.claimed(claimed, next);
+      this.successors.claimed(claimed, next);
     }
   }
 }

@@ -81,8 +81,10 @@ export abstract class WorkerCore<T extends AttemptTask, E extends CoreEvents<T> 
   protected readonly concurrency: number;
   protected readonly shutdownGraceMs: number;
   protected readonly logger: Logger;
-  /** Running attempts by keyOf(task). */
+  /** Running attempts by keyOf(task), until their outcome is recorded. */
   protected readonly running = new Map<string | number, Attempt<T>>();
+  /** Attempts whose handler has not settled yet: fewer than `running` while outcomes are being recorded. */
+  protected handlers = 0;
   protected readonly wakeup = new Wakeup();
   /** reportError bound once, for the helpers that report on the worker's behalf. */
   protected readonly reportTo = (err: unknown, during: string): void => this.reportError(err, during);
@@ -140,10 +142,13 @@ export abstract class WorkerCore<T extends AttemptTask, E extends CoreEvents<T> 
   /** Stop claiming at once: interrupt what the loop may be waiting on besides the wakeup. */
   protected interruptClaims(): void {}
 
-  /** A slot freed: claim again. */
+  /** A slot freed (the attempt's outcome is recorded): claim again. */
   protected slotFreed(): void {
     this.wakeup.wake();
   }
+
+  /** A handler settled; its outcome is still to be recorded. */
+  protected handlerSettled(): void {}
 
   /** The error means the task is no longer ours: its outcome is discarded, nothing is reported. */
   protected isLeaseLoss(err: unknown): err is Error {
@@ -195,6 +200,14 @@ export abstract class WorkerCore<T extends AttemptTask, E extends CoreEvents<T> 
     });
     aborted.catch(() => {});
     let result: unknown;
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      this.handlers--;
+      this.handlerSettled();
+    };
+    this.handlers++;
     try {
       if (!def) throw new Error(`no handler registered for task '${task.task}'`);
       const ctx: TaskContext = {
@@ -213,10 +226,12 @@ export abstract class WorkerCore<T extends AttemptTask, E extends CoreEvents<T> 
       result = await Promise.race([Promise.resolve().then(() => def.handler(task.args, task.kwargs, ctx)), aborted]);
     } catch (err) {
       clearTimeout(timer);
+      settle();
       await this.onAttemptError(task, err, log());
       return;
     }
     clearTimeout(timer);
+    settle();
     try {
       if ((await this.record(task, result, controller.signal)) !== false) {
         this.emitCore('task:completed', { task, result, durationMs: Date.now() - started });

@@ -23,6 +23,8 @@ export function workerFromConfig(
     namespaces: w.namespaces,
     concurrency: w.concurrency,
     leaseSeconds: w.leaseSeconds,
+    prefetch: w.prefetch,
+    prefetchTtlMs: w.prefetchTtlMs,
     pollIntervalMs: w.pollIntervalMs,
     listen: w.listen,
     notifier: opts.notifier,

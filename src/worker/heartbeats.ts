@@ -3,10 +3,10 @@ import { heartbeat } from '../queue/heartbeat.ts';
 import type { ClaimedTask } from '../queue/task.ts';
 import { AttemptAborted } from './attempt-aborted.ts';
 
-/** What the heartbeat needs of a running attempt: its task, and the controller that aborts it. */
+/** What the heartbeat needs of a held task: the task, and what aborts its attempt (or drops it from the local buffer). */
 export interface HeartbeatEntry {
   task: ClaimedTask;
-  controller: AbortController;
+  controller: { abort(reason: AttemptAborted): void };
 }
 
 export interface HeartbeatsOptions {

@@ -12,12 +12,18 @@ export async function completeRetrying(
   completer: Completer,
   task: ClaimedTask,
   result: unknown,
-  opts: { leaseSeconds: number; signal: AbortSignal; reportError: (err: unknown, during: string) => void },
+  opts: {
+    leaseSeconds: number;
+    signal: AbortSignal;
+    reportError: (err: unknown, during: string) => void;
+    /** The task came from the local buffer and started then (see Completer.complete). */
+    startedAt?: Date | undefined;
+  },
 ): Promise<undefined> {
   const giveUpAt = Date.now() + opts.leaseSeconds * 1000;
   for (let attempt = 1; ; attempt++) {
     try {
-      await completer.complete(task.uid, task.fencingToken, result);
+      await completer.complete(task.uid, task.fencingToken, result, opts.startedAt);
       return;
     } catch (err) {
       if (!isConnectionError(err) || opts.signal.aborted || Date.now() >= giveUpAt) throw err;

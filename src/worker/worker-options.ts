@@ -11,9 +11,17 @@ export interface WorkerOptions {
   pool: pg.Pool;
   tasks: readonly TaskDefinition[];
   namespaces?: readonly string[];
-  /** Handlers run at once. Claims are sized to the free slots. */
+  /** Handlers run at once. Claims are sized to the free slots plus the local buffer's room (see `prefetch`). */
   concurrency?: number;
   leaseSeconds?: number;
+  /**
+   * Tasks claimed ahead of free slots and held in a local buffer, so that a freed slot starts the
+   * next task without a round trip (see src/worker/local-buffer.ts). Default 100; 0 turns it off,
+   * and every task then starts only after its claim has counted the attempt.
+   */
+  prefetch?: number;
+  /** A buffered task not started within this long is handed back to the queue. Default 5000 ms. */
+  prefetchTtlMs?: number;
   /** Backstop poll when no NOTIFY arrives. */
   pollIntervalMs?: number;
   /** LISTEN for new tasks (needs a session connection: off behind PgBouncer transaction pooling). */

@@ -9,6 +9,7 @@ import type { AttemptAborted } from './attempt-aborted.ts';
 import { Completer } from './completer.ts';
 import { type Attempt, type CoreLabels, WorkerCore } from './core.ts';
 import { Heartbeats } from './heartbeats.ts';
+import { LocalBuffer } from './local-buffer.ts';
 import { Maintenance } from './maintenance.ts';
 import { Notifier, poolConnectionConfig } from './notifier.ts';
 import { WorkerPresence } from './presence.ts';
@@ -16,6 +17,12 @@ import { completeRetrying } from './retry.ts';
 import type { WorkerEvents, WorkerOptions } from './worker-options.ts';
 
 export type { WorkerEvents, WorkerOptions, WorkerState } from './worker-options.ts';
+
+/**
+ * Buffer places a worker claims ahead of its free slots (see local-buffer.ts). Measured with
+ * `npm run bench`: see README, "Local buffer".
+ */
+export const DEFAULT_PREFETCH = 100;
 
 const LABELS: CoreLabels = {
   started: 'worker started',
@@ -55,8 +62,19 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
   /** Claim at once when this many slots are free; fewer wait briefly for company (see loop()). */
   private readonly claimBatchMin: number;
   private readonly claimBatchWaitMs = 10;
-  /** Slots promised to claims in flight (the loop's, or a completer flush's). */
-  private reserved = 0;
+  /** Slots promised to the started part of claims in flight (the loop's, or a completer flush's). */
+  private reservedSlots = 0;
+  /** Buffer places promised to the rest of those claims. */
+  private reservedRoom = 0;
+  /** Tasks claimed ahead of free slots (see local-buffer.ts); `prefetch` places at most. */
+  private readonly buffer: LocalBuffer;
+  private readonly prefetch: number;
+  private readonly prefetchTtlMs: number;
+  private bufferTimer: NodeJS.Timeout | undefined;
+  /** Hand-backs of buffered tasks in flight; stop() waits for them. */
+  private readonly bufferReleases = new Set<Promise<unknown>>();
+  /** Tasks started from the buffer: when they started, and the start record the completer writes. */
+  private readonly bufferedStarts = new WeakMap<ClaimedTask, { at: Date; recorded: Promise<void> }>();
   private readonly onNotify = (ns: string): void => {
     if (ns === '*' || this.namespaces.includes(ns)) {
       this.notified++;
@@ -81,32 +99,44 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
     this.namespaces = [...(opts.namespaces ?? ['default'])];
     this.leaseSeconds = opts.leaseSeconds ?? 30;
     this.pollIntervalMs = opts.pollIntervalMs ?? 1000;
+    this.prefetch = opts.prefetch ?? DEFAULT_PREFETCH;
+    if (!Number.isInteger(this.prefetch) || this.prefetch < 0) throw new TypeError('prefetch must be an integer ≥ 0');
+    this.prefetchTtlMs = opts.prefetchTtlMs ?? 5000;
+    this.buffer = new LocalBuffer((task, reason) => {
+      // Lost: someone else holds it now; nothing of ours to undo. Cancelled: hand it back, which cancels it.
+      if (reason.reason === 'cancelled') this.releaseBuffered([task]);
+    });
     this.completer = new Completer(this.pool, this.workerId, 500, 1, {
       reserve: (finishing) => {
-        if (this.state !== 'running') return undefined;
-        // The finishing tasks still count as running until this flush returns; their slots are the ones refilled.
-        const limit = Math.min(this.concurrency, this.concurrency - this.running.size - this.reserved + finishing);
-        if (limit <= 0) return undefined;
-        this.reserved += limit;
-        return { namespaces: this.namespaces, tasks: this.names, limit, leaseSeconds: this.leaseSeconds, notified: this.notified };
+        const shape = { namespaces: this.namespaces, tasks: this.names, leaseSeconds: this.leaseSeconds, notified: this.notified };
+        if (this.state !== 'running') return { ...shape, limit: 0, start: 0 };
+        // The finishing tasks still count as running until this flush returns, and their slots
+        // are the ones refilled: from the buffer first, and by tasks this claim starts for the rest.
+        const freed = Math.max(
+          0,
+          Math.min(this.concurrency - this.handlers, this.concurrency + this.prefetch - this.running.size + finishing) - this.reservedSlots,
+        );
+        const fromBuffer = Math.min(freed, this.buffer.size);
+        const start = freed - fromBuffer;
+        const room = Math.max(0, this.prefetch - (this.buffer.size - fromBuffer) - this.reservedRoom);
+        this.reservedSlots += start;
+        this.reservedRoom += room;
+        return { ...shape, limit: start + room, start };
       },
-      claimed: (tasks, { limit, notified }) => {
-        this.reserved -= limit;
+      claimed: (tasks, r) => {
+        this.reservedSlots -= r.start ?? r.limit;
+        this.reservedRoom -= r.limit - (r.start ?? r.limit);
+        if (r.limit === 0) return;
         // A full answer means more may wait; a short one that the queue is empty for now.
-        this.drained = tasks.length < limit && notified === this.notified;
-        if (this.state !== 'running') {
-          // Stopped during the flush: hand these straight back, untouched.
-          void release(this.pool, this.workerId, tasks).catch((err) => this.reportError(err, 'release'));
-          return;
-        }
-        for (const task of tasks) this.execute(task);
+        this.drained = tasks.length < r.limit && r.notified === this.notified;
+        this.accept(tasks);
       },
     });
     this.heartbeats = new Heartbeats({
       pool: this.pool,
       workerId: this.workerId,
       leaseSeconds: this.leaseSeconds,
-      entries: () => this.running.values(),
+      entries: () => [...this.running.values(), ...this.buffer.heartbeatEntries()],
       reportError: this.reportTo,
       stopped: () => this.state === 'stopped',
     });
@@ -153,6 +183,67 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
     await presence;
     this.maintenance?.start();
     this.heartbeats.start();
+    if (this.prefetch > 0) {
+      this.bufferTimer = setInterval(
+        () => this.releaseBuffered(this.buffer.takeOlderThan(Date.now() - this.prefetchTtlMs)),
+        Math.max(100, this.prefetchTtlMs / 4),
+      );
+    }
+  }
+
+  /**
+   * Claimed tasks: those the claim started run now, the rest join the buffer, and any slot still
+   * free takes from the buffer. Stopped meanwhile: hand them all straight back, untouched.
+   */
+  private accept(tasks: ClaimedTask[]): void {
+    if (this.state !== 'running') {
+      this.releaseBuffered(tasks);
+      return;
+    }
+    for (const task of tasks) {
+      if (task.startedAt) this.execute(task);
+      else this.buffer.add(task);
+    }
+    this.fillSlots();
+  }
+
+  /**
+   * Slots are handlers: one frees when its handler settles, while its outcome waits for the
+   * completer's next flush, so a buffered task starts at once instead of a round trip later. The
+   * second bound keeps the tasks awaiting that flush in check (with no buffer it is the only one:
+   * a slot frees once the outcome is recorded).
+   */
+  private freeSlots(): number {
+    return Math.min(this.concurrency - this.handlers, this.concurrency + this.prefetch - this.running.size) - this.reservedSlots;
+  }
+
+  /** Start buffered tasks in the free slots; each start is recorded with the completer's next flush. */
+  private fillSlots(): void {
+    while (this.state === 'running' && this.freeSlots() > 0) {
+      const task = this.buffer.take();
+      if (!task) return;
+      const at = new Date();
+      task.startedAt = at;
+      task.attempts += 1;
+      const recorded = this.completer.recordStart(task.uid, task.fencingToken, at);
+      recorded.catch(() => {}); // awaited by a failure only; a completion records the start itself
+      this.bufferedStarts.set(task, { at, recorded });
+      this.execute(task);
+    }
+  }
+
+  /** Hand buffered tasks back to the queue (nothing counted: they never started). */
+  private releaseBuffered(tasks: ClaimedTask[]): void {
+    if (tasks.length === 0) return;
+    const p = release(this.pool, this.workerId, tasks).catch((err) => this.reportError(err, 'release'));
+    this.bufferReleases.add(p);
+    void p.finally(() => this.bufferReleases.delete(p));
+  }
+
+  /** Stop: the buffered tasks go back to the queue at once, before the running ones finish. */
+  protected override interruptClaims(): void {
+    clearInterval(this.bufferTimer);
+    this.releaseBuffered(this.buffer.takeAll());
   }
 
   protected describe(): Record<string, unknown> {
@@ -163,7 +254,7 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
     let errorDelay = 0;
     let batchDeadline = 0;
     while (this.state === 'running') {
-      const free = this.concurrency - this.running.size - this.reserved;
+      const free = this.freeSlots();
       // Under load, slots free one by one, and claiming for each would spend a commit per task.
       // When only a few are free, wait up to claimBatchWaitMs for more to free up, then claim
       // together. A worker with long tasks loses at most that delay; an idle one waits not at all.
@@ -176,21 +267,27 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
         }
       }
       batchDeadline = 0;
-      if (free > 0 && !this.drained) {
+      // A non-empty buffer fills free slots by itself (fillSlots); the loop claims when it is empty.
+      if (free > 0 && !this.drained && this.buffer.size === 0) {
         let claimed: ClaimedTask[] = [];
         const notified = this.notified;
-        this.reserved += free;
+        const room = Math.max(0, this.prefetch - this.reservedRoom);
+        const limit = free + room;
+        this.reservedSlots += free;
+        this.reservedRoom += room;
         try {
           claimed = await claim(this.pool, {
             workerId: this.workerId,
             namespaces: this.namespaces,
             tasks: this.names,
-            limit: free,
+            limit,
+            start: free,
             leaseSeconds: this.leaseSeconds,
           });
           errorDelay = 0;
         } catch (err) {
-          this.reserved -= free;
+          this.reservedSlots -= free;
+          this.reservedRoom -= room;
           this.reportError(err, 'claim');
           // Database trouble: back off (capped) instead of hammering it, with jitter so that workers
           // which lost the same server at the same instant do not come back in step. A wake (the
@@ -199,14 +296,11 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
           await this.wakeup.wait(errorDelay * (0.5 + Math.random() / 2));
           continue;
         }
-        this.reserved -= free;
-        // Stopped while claiming: hand these straight back, untouched.
-        if (this.state !== 'running') {
-          await release(this.pool, this.workerId, claimed).catch((err) => this.reportError(err, 'release'));
-          break;
-        }
-        for (const task of claimed) this.execute(task);
-        if (claimed.length === free) continue;
+        this.reservedSlots -= free;
+        this.reservedRoom -= room;
+        this.accept(claimed);
+        if (this.state !== 'running') break;
+        if (claimed.length === limit) continue;
         if (notified === this.notified) this.drained = true;
       }
       await this.wakeup.wait(this.pollIntervalMs);
@@ -227,9 +321,14 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
     return task.timeoutSeconds;
   }
 
-  /** A slot freed: claim again unless the queue was just found empty. */
+  protected override handlerSettled(): void {
+    this.fillSlots();
+  }
+
+  /** A slot freed: start the next buffered task, or claim again unless the queue was just found empty. */
   protected override slotFreed(): void {
-    if (!this.drained) this.wakeup.wake();
+    this.fillSlots();
+    if (this.buffer.size === 0 && !this.drained) this.wakeup.wake();
   }
 
   protected override isLeaseLoss(err: unknown): err is Error {
@@ -238,7 +337,12 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
 
   /** Through the completer's batches; a result the database cannot store rejects at once (see Completer.complete). */
   protected record(task: ClaimedTask, result: unknown, signal: AbortSignal): Promise<undefined> {
-    return completeRetrying(this.completer, task, result, { leaseSeconds: this.leaseSeconds, signal, reportError: this.reportTo });
+    return completeRetrying(this.completer, task, result, {
+      leaseSeconds: this.leaseSeconds,
+      signal,
+      reportError: this.reportTo,
+      startedAt: this.bufferedStarts.get(task)?.at,
+    });
   }
 
   protected async failAttempt(
@@ -248,6 +352,8 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
     retryable: boolean,
   ): Promise<{ error: TaskError; status: TaskStatus }> {
     const error = toTaskError(err, reason);
+    // Started from the buffer: the failure must find its attempt counted (see Completer.recordStart).
+    await this.bufferedStarts.get(task)?.recorded;
     const { status } = await fail(this.pool, { uid: task.uid, workerId: this.workerId, fencingToken: task.fencingToken, error, retryable });
     return { error, status };
   }
@@ -265,8 +371,11 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
   }
 
   protected async stopBackground(): Promise<void> {
+    clearInterval(this.bufferTimer);
     await this.heartbeats.stop();
     await this.completer.drain();
+    // After the drain: a claim of the last flush, come back after stop(), is handed back too.
+    while (this.bufferReleases.size) await Promise.all(this.bufferReleases);
     await this.maintenance?.stop();
     await this.presence?.stop();
     if (this.notifier) {

@@ -20,6 +20,7 @@ export function registerWorker(program: Command): void {
     .option('--concurrency <n>', 'handlers run at once (EVENTIX_CONCURRENCY)')
     .option('--namespace <names>', 'comma-separated namespaces to serve (EVENTIX_NAMESPACES)')
     .option('--lease-seconds <n>', 'lease length, renewed by heartbeats (EVENTIX_LEASE_SECONDS)')
+    .option('--prefetch <n>', 'tasks claimed ahead of free slots, 0 for none (EVENTIX_PREFETCH)')
     .option('--poll-interval-ms <n>', 'backstop poll interval (EVENTIX_POLL_INTERVAL_MS)')
     .option('--no-listen', 'poll only, no LISTEN/NOTIFY (for PgBouncer transaction pooling)')
     .option('--shutdown-grace-ms <n>', 'time running tasks get to finish on shutdown (EVENTIX_SHUTDOWN_GRACE_MS)')
@@ -29,6 +30,7 @@ export function registerWorker(program: Command): void {
         concurrency?: string;
         namespace?: string;
         leaseSeconds?: string;
+        prefetch?: string;
         pollIntervalMs?: string;
         listen?: boolean;
         shutdownGraceMs?: string;
@@ -39,6 +41,7 @@ export function registerWorker(program: Command): void {
           EVENTIX_CONCURRENCY: opts.concurrency,
           EVENTIX_NAMESPACES: opts.namespace,
           EVENTIX_LEASE_SECONDS: opts.leaseSeconds,
+          EVENTIX_PREFETCH: opts.prefetch,
           EVENTIX_POLL_INTERVAL_MS: opts.pollIntervalMs,
           EVENTIX_LISTEN: opts.listen === false ? 'false' : undefined,
           EVENTIX_SHUTDOWN_GRACE_MS: opts.shutdownGraceMs,
