@@ -100,8 +100,11 @@ export class Tracker {
     this.phase = { lo, hi, seen: 0, first: undefined, done, finished };
   }
 
-  /** Resolves when every id of the range has started; rejects when none starts for `stallMs`. */
-  async waitRange(stallMs: number, report: (seen: number) => void): Promise<{ first: number }> {
+  /**
+   * Resolves when every id of the range has started; rejects when none starts for `stallMs`, or
+   * with `signal`'s reason when it aborts (a worker process died: no need to wait for the stall).
+   */
+  async waitRange(stallMs: number, report: (seen: number) => void, signal?: AbortSignal): Promise<{ first: number }> {
     const ph = this.phase;
     if (!ph) throw new Error('waitRange without beginRange');
     this.lastStartAt = this.now();
@@ -109,12 +112,15 @@ export class Tracker {
       report(ph.seen);
       if (this.now() - this.lastStartAt > stallMs) ph.done();
     }, 1000);
+    signal?.addEventListener('abort', ph.done);
     try {
-      if (ph.seen < ph.hi - ph.lo) await ph.finished;
+      if (ph.seen < ph.hi - ph.lo && !signal?.aborted) await ph.finished;
     } finally {
       clearInterval(ticker);
+      signal?.removeEventListener('abort', ph.done);
       this.phase = undefined;
     }
+    signal?.throwIfAborted();
     const total = ph.hi - ph.lo;
     if (ph.seen !== total) {
       throw new StallError(

@@ -1,5 +1,7 @@
 // What `npm run bench` holds while it runs (server, admin connection, databases, drivers,
-// workers), and how it lets go of all of it: at the end, on Ctrl-C, or after a crash.
+// workers, worker processes), and how it lets go of all of it: at the end, on Ctrl-C, or after a crash.
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -9,7 +11,7 @@ import pg from 'pg';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { redactUrl as redact } from '../src/logger.ts';
 import { dropDatabase, recreateDatabase } from './databases.ts';
-import type { QueueDriver, StopWorker } from './drivers/types.ts';
+import type { JobHandler, QueueDriver, StopWorker } from './drivers/types.ts';
 import type { Tracker } from './exactly-once.ts';
 import { exitOnInterrupt } from './interrupt.ts';
 import { progress } from './progress.ts';
@@ -19,6 +21,8 @@ import { sleep, withTimeout } from './wait.ts';
 export const live = {
   stops: new Set<StopWorker>(),
   drivers: new Set<QueueDriver>(),
+  /** The `processes` scenario's worker processes (bench/scenarios.ts), until they have exited. */
+  children: new Set<ChildProcess>(),
   databases: new Set<string>(),
   admin: undefined as pg.Client | undefined,
   server: undefined as EmbeddedPostgres | undefined,
@@ -28,8 +32,13 @@ export const live = {
 };
 
 /** Start a system's worker, tracked so that cleanup can stop it; stopping twice stops once. */
-export async function startWorker(driver: QueueDriver, concurrency: number, tracker: Tracker): Promise<StopWorker> {
-  const stop = await driver.startWorker(concurrency, tracker.onJob);
+export async function startWorker(
+  driver: QueueDriver,
+  concurrency: number,
+  tracker: Tracker,
+  onJob: JobHandler = tracker.onJob,
+): Promise<StopWorker> {
+  const stop = await driver.startWorker(concurrency, onJob);
   let stopped: Promise<void> | undefined;
   const once: StopWorker = () => {
     live.stops.delete(once);
@@ -38,6 +47,16 @@ export async function startWorker(driver: QueueDriver, concurrency: number, trac
   };
   live.stops.add(once);
   return once;
+}
+
+/** Kill a worker process outright and wait for it to exit: once it is given up on, its work no longer counts. */
+export async function killChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  }
+  live.children.delete(child);
 }
 
 /** A fresh, empty bench database, tracked so that cleanup drops it. */
@@ -108,6 +127,8 @@ export async function cleanup(): Promise<void> {
       progress(`cleanup: ${what}: ${(err as Error).message}`);
     }
   };
+  // First, so that no worker process still holds a connection to a database about to be dropped.
+  await step('killing worker processes', () => Promise.allSettled([...live.children].map(killChild)));
   await step('stopping workers', () => Promise.allSettled([...live.stops].map((s) => s())));
   await step('closing drivers', () => Promise.allSettled([...live.drivers].map((d) => d.teardown())));
   live.drivers.clear();

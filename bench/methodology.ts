@@ -1,4 +1,5 @@
 import type { Options } from './options.ts';
+import { IO_MS, PROCESSES } from './scenarios.ts';
 
 /**
  * How `npm run bench` measures: the one written definition. The JSON report carries it as is
@@ -7,7 +8,8 @@ import type { Options } from './options.ts';
  *
  * The phases run in this order: enqueue rounds for all systems, interleaved; then each system
  * alone, in its own fresh database, a warm-up (a small bulk batch and a few single submissions,
- * processed and discarded) and the throughput phase; then latency for all systems at once.
+ * processed and discarded) and the throughput phase; then latency for all systems at once. These
+ * are the `noop` scenario; the other shapes of work (--scenarios, bench/scenarios.ts) come last.
  *
  * Why interleave: one timed enqueue lasts under half a second, and single measurements of the same
  * code moved by ±20 % between runs; measured one system after another, the same code's latency p50
@@ -24,7 +26,14 @@ export const METHODOLOGY = {
     "rounds rounds; in each, every system in turn (rotated each round; no other system working meanwhile) bulk-enqueues N no-op jobs (untimed; fewer for a system that declares throughputJobs), then starts one in-process worker with the given concurrency; a round's rate = jobs / (worker start → all its handlers ran and the database shows none unfinished); processed/s is the median of the rounds, and each processed/s ratio the median over rounds of the two systems' rates in the same round. Round 1 runs in a fresh database after a warm-up; later rounds in the same database, its finished rows kept",
   latency:
     'one job at a time to an idle worker: time from the submit call to the handler starting (same process, monotonic clock); all systems idle side by side and take turns in a random order each round; a uniform random pause of [0, gapMs) after each submission',
-  exactlyOnce: 'every job carries a benchmark id; the handler records it; each issued id (warm-up included) must start exactly once',
+  exactlyOnce:
+    'every job carries a benchmark id; the handler records it; each issued id (warm-up and every scenario included) must start exactly once',
+  scenarios: {
+    noop: 'the enqueue, throughput and latency phases above, of no-op jobs',
+    io: `after noop, in each system's database: rounds rounds like the later throughput rounds (rotated order, one system at a time, N jobs or throughputJobs, one in-process worker at the given concurrency, the same timing), but each handler, after recording its id, awaits a timer of uniform random ${IO_MS.min}–${IO_MS.max} ms, a stand-in for I/O; a job counts as finished only once its timer has fired. pg-boss's batch handler runs its batch's jobs one after another, so every system has at most concurrency handlers (timers) in flight`,
+    processes: `after io: rounds rounds as for io, no-op jobs, but worked by ${PROCESSES} worker processes of the same system (node child processes, each one worker at the given concurrency, on the same database); they are spawned and set up before the clock starts; a round's rate = jobs / (the parent telling all to start → all handlers ran, their ids reported to the parent over IPC in batches of ≤ 10 ms, and the database shows none unfinished)`,
+    ratios: 'per scenario, the median over rounds of eventix / peer in the same round, as for processed/s',
+  },
   ratioConvention: RATIO_CONVENTION,
 } as const;
 
@@ -34,6 +43,16 @@ export function runCaption(opts: Options): string {
     `N=${opts.n} no-op jobs, bulk-enqueued ${opts.batch} per call; enqueue/s: median of ${opts.enqueueRounds} interleaved rounds, each in a fresh database; processed/s: median of ${opts.rounds} interleaved rounds, one in-process worker per system, concurrency ${opts.concurrency}; ` +
     `latency: ${opts.latency} single submissions per system to idle workers, all systems' workers idling side by side and the submissions interleaved in a random order each round, submit call → handler start, random 0–${opts.gapMs} ms pause between`
   );
+}
+
+/** The caption of the shapes-of-work table: METHODOLOGY.scenarios with this run's parameters. */
+export function scenarioCaption(opts: Options): string {
+  const what: Record<string, string> = {
+    io: `io = each handler then awaits a random ${IO_MS.min}–${IO_MS.max} ms timer, one in-process worker at concurrency ${opts.concurrency}`,
+    processes: `processes = ${PROCESSES} worker processes, each one worker at concurrency ${opts.concurrency}`,
+  };
+  const shown = opts.scenarios.filter((s) => s !== 'noop').map((s) => what[s] ?? s);
+  return `processed/s, median of ${opts.rounds} interleaved rounds per system, after the no-op phases in the same database; ${shown.join('; ')}`;
 }
 
 /** The last line of "How each system was driven": what every system shares. */

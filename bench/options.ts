@@ -18,6 +18,12 @@ export const SYSTEMS: Record<string, () => QueueDriver> = {
 export const createDriver = (key: string): QueueDriver => (SYSTEMS[key] as () => QueueDriver)();
 
 export const DEFAULT_SYSTEMS = ['eventix', 'graphile', 'graphile-tuned', 'pgboss', 'pgboss-tuned'];
+/**
+ * The shapes of work (bench/scenarios.ts): `noop`, the phases above the main table; `io`, handlers
+ * that await a 1–5 ms timer; `processes`, 4 worker processes. See METHODOLOGY.scenarios.
+ */
+export const SCENARIOS = ['noop', 'io', 'processes'];
+
 /** The systems Eventix's ratios are reported against. */
 export const PEERS_OF_RECORD = new Set(['graphile', 'graphile-tuned', 'pgboss', 'pgboss-tuned']);
 
@@ -34,6 +40,9 @@ export const HELP = `Usage: npm run bench -- [options]      (or: npx tsx bench/r
   --warmup <count>       warm-up jobs per system, discarded (default 500)
   --systems <list>       comma-separated, in order (default ${DEFAULT_SYSTEMS.join(',')})
                          known: ${Object.keys(SYSTEMS).join(', ')}
+  --scenarios <list>     shapes of work, comma-separated, noop first (default ${SCENARIOS.join(',')}): noop = the
+                         phases above; io = each handler then awaits a random 1–5 ms timer; processes = 4 worker
+                         processes of the system at --concurrency each; --rounds rounds each, after noop's
   --stall-s <s>          fail a phase when no job starts for this long (default 120)
   --out <file>           JSON output (default bench/results/latest.json)
   --keep-dbs             keep the bench_* databases (DATABASE_URL only; embedded data is always removed)
@@ -41,6 +50,9 @@ export const HELP = `Usage: npm run bench -- [options]      (or: npx tsx bench/r
 
 Database: DATABASE_URL if set (each system gets a fresh database bench_<system> on that server,
 dropped afterwards); otherwise a throwaway embedded PostgreSQL with durable settings.
+
+  --soak                 instead of the comparison: Eventix alone steady at a large backlog (bench/soak.ts)
+  --soak-n <count>       tasks waiting and tasks pushed through in --soak (default 1000000)
 
   --no-determine         skip the last phase, bench/determine.ts (determine on a 10,000-commit repository)
   --http-s <n>           seconds of POST /tasks load on Eventix's HTTP API, at --concurrency connections (default 10; 0 skips)
@@ -57,11 +69,15 @@ export interface Options {
   gapMs: number;
   warmup: number;
   systems: string[];
+  /** SCENARIOS to run, `noop` first. */
+  scenarios: string[];
   stallMs: number;
   out: string;
   keepDbs: boolean;
   httpSeconds: number;
   determine: boolean;
+  soak: boolean;
+  soakN: number;
 }
 
 /** Bad arguments: main() prints the message and HELP, and exits 2. */
@@ -72,6 +88,20 @@ function positiveInt(name: string, raw: string | undefined, fallback: number, mi
   const v = Number(raw.replaceAll('_', ''));
   if (!Number.isInteger(v) || v < min) throw new UsageError(`${name} must be an integer ≥ ${min} (got ${JSON.stringify(raw)})`);
   return v;
+}
+
+function parseScenarios(raw: string | undefined): string[] {
+  const scenarios = (raw ?? SCENARIOS.join(','))
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  const unknown = scenarios.filter((s) => !SCENARIOS.includes(s));
+  if (unknown.length) throw new UsageError(`unknown scenario(s): ${unknown.join(', ')} (known: ${SCENARIOS.join(', ')})`);
+  if (scenarios.length === 0) throw new UsageError('--scenarios is empty');
+  if (new Set(scenarios).size !== scenarios.length) throw new UsageError('--scenarios lists a scenario twice');
+  // The others run in the databases noop's phases set up and warmed.
+  if (scenarios[0] !== 'noop') throw new UsageError('--scenarios must start with noop');
+  return scenarios;
 }
 
 export function parseOptions(argv: string[]): Options {
@@ -87,10 +117,13 @@ export function parseOptions(argv: string[]): Options {
       'gap-ms': { type: 'string' },
       warmup: { type: 'string' },
       systems: { type: 'string' },
+      scenarios: { type: 'string' },
       'stall-s': { type: 'string' },
       out: { type: 'string' },
       'http-s': { type: 'string' },
       'no-determine': { type: 'boolean' },
+      soak: { type: 'boolean', default: false },
+      'soak-n': { type: 'string' },
       'keep-dbs': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -109,6 +142,7 @@ export function parseOptions(argv: string[]): Options {
   if (unknown.length) throw new UsageError(`unknown system(s): ${unknown.join(', ')} (known: ${Object.keys(SYSTEMS).join(', ')})`);
   if (systems.length === 0) throw new UsageError('--systems is empty');
   if (new Set(systems).size !== systems.length) throw new UsageError('--systems lists a system twice');
+  const scenarios = parseScenarios(values.scenarios);
   const here = path.dirname(fileURLToPath(import.meta.url));
   return {
     n: positiveInt('--n', values.n ?? process.env.BENCH_N, 20_000),
@@ -120,10 +154,13 @@ export function parseOptions(argv: string[]): Options {
     gapMs: positiveInt('--gap-ms', values['gap-ms'], 200, 0),
     warmup: positiveInt('--warmup', values.warmup, 500, 0),
     systems,
+    scenarios,
     stallMs: positiveInt('--stall-s', values['stall-s'], 120) * 1000,
     out: path.resolve(values.out ?? path.join(here, 'results', 'latest.json')),
     keepDbs: values['keep-dbs'] ?? false,
     httpSeconds: positiveInt('--http-s', values['http-s'], 10, 0),
     determine: !values['no-determine'],
+    soak: values.soak ?? false,
+    soakN: positiveInt('--soak-n', values['soak-n'], 1_000_000, 100_000),
   };
 }

@@ -1,6 +1,6 @@
 // The timed steps on one system's driver, each used by the warm-up and by the measured phases.
 import { performance } from 'node:perf_hooks';
-import type { QueueDriver } from './drivers/types.ts';
+import type { QueueDriver, StopWorker } from './drivers/types.ts';
 import { StallError, type Tracker } from './exactly-once.ts';
 import { startWorker } from './lifecycle.ts';
 import type { Options } from './options.ts';
@@ -8,9 +8,10 @@ import { progress } from './progress.ts';
 import { sleep, withTimeout } from './wait.ts';
 
 /** Polls until the database shows no unfinished job: a handler having started is not the job being done. */
-export async function waitRemainingZero(driver: QueueDriver, stallMs: number): Promise<void> {
+export async function waitRemainingZero(driver: QueueDriver, stallMs: number, signal?: AbortSignal): Promise<void> {
   const deadline = performance.now() + stallMs;
   for (;;) {
+    signal?.throwIfAborted();
     const n = await driver.remaining();
     if (n === 0) return;
     if (performance.now() > deadline)
@@ -34,19 +35,39 @@ export async function enqueuePhase(driver: QueueDriver, ids: number[], batch: nu
   return (performance.now() - t0) / 1000;
 }
 
+/**
+ * How a timed phase starts its workers (bench/scenarios.ts): by default one in-process worker
+ * reporting to the tracker. `signal` aborts the phase with its reason (a worker process died).
+ */
+export interface PhaseWorkers {
+  start?: () => Promise<StopWorker>;
+  signal?: AbortSignal;
+}
+
 /** Start a worker on the enqueued `ids` and time it until every one has run and is recorded finished. */
-export async function processPhase(driver: QueueDriver, tracker: Tracker, ids: number[], opts: Options, label: string | undefined) {
+export async function processPhase(
+  driver: QueueDriver,
+  tracker: Tracker,
+  ids: number[],
+  opts: Options,
+  label: string | undefined,
+  { start = () => startWorker(driver, opts.concurrency, tracker), signal }: PhaseWorkers = {},
+) {
   const lo = ids[0] as number;
   const hi = lo + ids.length;
   tracker.beginRange(lo, hi);
   const t0 = performance.now();
-  const stop = await startWorker(driver, opts.concurrency, tracker);
+  const stop = await start();
   try {
-    const { first } = await tracker.waitRange(opts.stallMs, (seen) => {
-      if (label) progress(`${label}: processed ${seen}/${ids.length} (${Math.round(seen / ((performance.now() - t0) / 1000))}/s)`);
-    });
+    const { first } = await tracker.waitRange(
+      opts.stallMs,
+      (seen) => {
+        if (label) progress(`${label}: processed ${seen}/${ids.length} (${Math.round(seen / ((performance.now() - t0) / 1000))}/s)`);
+      },
+      signal,
+    );
     const allStarted = performance.now();
-    await waitRemainingZero(driver, opts.stallMs);
+    await waitRemainingZero(driver, opts.stallMs, signal);
     const t1 = performance.now();
     if (label) progress(`${label}: processed ${ids.length}/${ids.length}`);
     return { seconds: (t1 - t0) / 1000, allStartedSeconds: (allStarted - t0) / 1000, firstStartMs: first - t0 };

@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { HttpResult } from './http.ts';
-import { COMMON_DRIVING, METHODOLOGY, RATIO_CONVENTION, runCaption } from './methodology.ts';
+import { COMMON_DRIVING, METHODOLOGY, RATIO_CONVENTION, runCaption, scenarioCaption } from './methodology.ts';
 import { type Options, PEERS_OF_RECORD } from './options.ts';
 import { summarize } from './stats.ts';
 import type { SystemResult } from './system.ts';
@@ -16,7 +16,10 @@ export interface ReportContext {
   settings: Record<string, string>;
 }
 
-export type Ratios = Record<string, { enqueue?: number; processed?: number; p50?: number; p95?: number; p99?: number }>;
+export type Ratios = Record<
+  string,
+  { enqueue?: number; processed?: number; p50?: number; p95?: number; p99?: number; scenarios?: Record<string, number | undefined> }
+>;
 
 const fmtRate = (v: number | undefined) => (v === undefined ? '—' : Math.round(v).toLocaleString('en-US'));
 const fmtMs = (v: number | undefined) => (v === undefined ? '—' : v < 10 ? v.toFixed(2) : v.toFixed(1));
@@ -47,15 +50,44 @@ export function ratios(results: SystemResult[]): Ratios | undefined {
   for (const peer of results) {
     if (peer.key === 'eventix' || !peer.ok || !PEERS_OF_RECORD.has(peer.key)) continue;
     const div = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || b === 0 ? undefined : a / b);
+    type Rates = { perSecond: number; samples: number[] } | undefined;
+    const processed = (e: Rates, p: Rates) => roundRatio(e?.samples, p?.samples) ?? div(e?.perSecond, p?.perSecond);
+    const scenarios = Object.keys(ev.scenarios ?? {});
     out[peer.key] = {
       enqueue: div(ev.enqueue?.perSecond, peer.enqueue?.perSecond),
-      processed: roundRatio(ev.process?.samples, peer.process?.samples) ?? div(ev.process?.perSecond, peer.process?.perSecond),
+      processed: processed(ev.process, peer.process),
       p50: div(peer.latency?.p50, ev.latency?.p50),
       p95: div(peer.latency?.p95, ev.latency?.p95),
       p99: div(peer.latency?.p99, ev.latency?.p99),
+      ...(scenarios.length
+        ? { scenarios: Object.fromEntries(scenarios.map((s) => [s, processed(ev.scenarios?.[s], peer.scenarios?.[s])])) }
+        : {}),
     };
   }
   return out;
+}
+
+/** The ratio tables' rows: each peer's display name, the best at no-op processing first (so marked). */
+function peerRows(results: SystemResult[], rat: Ratios): [string, Ratios[string]][] {
+  const names = new Map(results.map((r) => [r.key, r.name]));
+  const processed = new Map(results.map((r) => [r.key, r.process?.perSecond ?? -1]));
+  // The best peer first: the fastest at processing is the one a team choosing for throughput compares with.
+  const order = Object.entries(rat).sort(([a], [b]) => (processed.get(b) ?? -1) - (processed.get(a) ?? -1));
+  return order.map(([k, v], i) => [`${names.get(k) ?? k}${i === 0 && order.length > 1 ? ' — best peer' : ''}`, v]);
+}
+
+/** The shapes of work after noop: processed/s per system and scenario, then Eventix's ratios. */
+function printScenarios(opts: Options, results: SystemResult[], rat: Ratios | undefined): void {
+  const names = opts.scenarios.filter((s) => s !== 'noop');
+  if (names.length === 0) return;
+  console.log(`\nShapes of work — ${scenarioCaption(opts)}\n`);
+  const rows = results.map((r) => [r.name, ...names.map((s) => fmtRate(r.scenarios?.[s]?.perSecond))]);
+  console.log(table(['system', ...names.map((s) => `${s} processed/s`)], rows));
+  if (rat && Object.keys(rat).length) {
+    console.log(`\nEventix vs peer, shapes of work — processed/s ratio = eventix / peer (> 1: Eventix better), median over rounds\n`);
+    const peers = peerRows(results, rat).map(([name, v]) => [name, ...names.map((s) => fmtRatio(v.scenarios?.[s]))]);
+    console.log(table(['peer', ...names], peers));
+  }
 }
 
 /** The results, the ratios, the HTTP phase and how each system was driven, on stdout. */
@@ -79,15 +111,11 @@ export function printReport(ctx: ReportContext, results: SystemResult[], rat: Ra
 
   if (rat && Object.keys(rat).length) {
     console.log(`\nEventix vs peer — ${RATIO_CONVENTION}\n`);
-    const names = new Map(results.map((r) => [r.key, r.name]));
-    const processed = new Map(results.map((r) => [r.key, r.process?.perSecond ?? -1]));
-    // The best peer first: the fastest at processing is the one a team choosing for throughput compares with.
-    const order = Object.entries(rat).sort(([a], [b]) => (processed.get(b) ?? -1) - (processed.get(a) ?? -1));
     console.log(
       table(
         ['peer', 'enqueue/s', 'processed/s', 'p50', 'p95', 'p99'],
-        order.map(([k, v], i) => [
-          `${names.get(k) ?? k}${i === 0 && order.length > 1 ? ' — best peer' : ''}`,
+        peerRows(results, rat).map(([name, v]) => [
+          name,
           fmtRatio(v.enqueue),
           fmtRatio(v.processed),
           fmtRatio(v.p50),
@@ -97,6 +125,7 @@ export function printReport(ctx: ReportContext, results: SystemResult[], rat: Ra
       ),
     );
   }
+  printScenarios(opts, results, rat);
   if (http) {
     console.log(`\nEventix HTTP API — POST /tasks, ${http.connections} connections, ${http.seconds} s (autocannon)\n`);
     console.log(
@@ -150,6 +179,7 @@ export async function writeJsonReport(
       latencyGapMs: opts.gapMs,
       warmupJobs: opts.warmup,
       systems: opts.systems,
+      scenarios: opts.scenarios,
     },
     methodology: METHODOLOGY,
     results,

@@ -2,8 +2,9 @@
  * `npm run bench`: Eventix against graphile-worker and pg-boss on one PostgreSQL, in one run.
  *
  * What is measured, and why so, is written once, in bench/methodology.ts; the options and their
- * defaults are HELP in bench/options.ts. After the queue phases come Eventix's HTTP API under load
- * (bench/http.ts) and determine on a 10,000-commit repository (bench/determine.ts).
+ * defaults are HELP in bench/options.ts. After the queue phases come the other shapes of work
+ * (bench/scenarios.ts), Eventix's HTTP API under load (bench/http.ts) and determine on a
+ * 10,000-commit repository (bench/determine.ts).
  *
  * Output: a table on stdout, JSON in bench/results/latest.json, progress on stderr.
  * Exit status: 0 ok, 1 a system failed or a job ran twice / never, 2 bad arguments, 130 Ctrl-C.
@@ -17,6 +18,8 @@ import { cleanup, installCrashGuard, live, onInterrupt, openServer } from './lif
 import { HELP, type Options, parseOptions } from './options.ts';
 import { progress } from './progress.ts';
 import { printReport, ratios, writeJsonReport } from './report.ts';
+import { rotated, runScenarios } from './scenarios.ts';
+import { runSoak } from './soak.ts';
 import { summarize } from './stats.ts';
 import { finish, type Run, type SystemResult, throughputOf, throughputRound } from './system.ts';
 
@@ -41,9 +44,10 @@ async function main(): Promise<number> {
   live.keepDbs = opts.keepDbs;
   onInterrupt();
   installCrashGuard();
+  if (opts.soak) return runSoak(opts);
 
   const { url: serverUrl, description: database, admin, settings: server } = await openServer();
-  const plan = `${opts.systems.join(', ')}: N=${opts.n}, ${opts.enqueueRounds} enqueue rounds, concurrency ${opts.concurrency}, batch ${opts.batch}, latency ${opts.latency} samples (pause 0–${opts.gapMs} ms), warm-up ${opts.warmup}`;
+  const plan = `${opts.systems.join(', ')}: N=${opts.n}, ${opts.enqueueRounds} enqueue rounds, concurrency ${opts.concurrency}, batch ${opts.batch}, latency ${opts.latency} samples (pause 0–${opts.gapMs} ms), warm-up ${opts.warmup}, scenarios ${opts.scenarios.join(',')}`;
   progress(`PostgreSQL ${server.server_version} (${database}); fsync=${server.fsync}, synchronous_commit=${server.synchronous_commit}`);
   progress(`plan — ${plan}`);
 
@@ -69,13 +73,13 @@ async function main(): Promise<number> {
   // Later rounds in a rotated order, so that drift in the machine falls on every system alike.
   for (let round = 2; round <= opts.rounds; round++) {
     progress(`\n== throughput round ${round}/${opts.rounds}`);
-    const shift = (round - 1) % runs.length;
-    for (const run of [...runs.slice(shift), ...runs.slice(0, shift)]) {
+    for (const run of rotated(runs, round)) {
       await throughputRound(run, opts, round);
       await Promise.allSettled([...live.stops].map((s) => s()));
     }
   }
   await interleavedLatency(runs, opts);
+  await runScenarios(runs, serverUrl, opts);
   const results: SystemResult[] = [];
   for (const run of runs) results.push(await finish(run, admin, opts));
 

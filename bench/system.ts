@@ -22,6 +22,8 @@ export interface SystemResult {
   process?: { jobs: number; seconds: number; perSecond: number; firstStartMs: number; allStartedSeconds: number; samples: number[] };
   latency?: LatencySummary & { unit: 'ms'; gapMs: number };
   exactlyOnce?: { issued: number; missing: number; duplicates: number; unexpected: number; ok: boolean; examples: unknown };
+  /** The shapes of work after noop, by name (bench/scenarios.ts): perSecond is the median of samples. */
+  scenarios?: Record<string, { jobs: number; perSecond: number; samples: number[] }>;
   notes: readonly string[];
   config: Readonly<Record<string, unknown>>;
 }
@@ -79,7 +81,7 @@ export async function throughputOf(key: string, serverUrl: string, admin: pg.Cli
   return run;
 }
 
-const jobsPerRound = (driver: QueueDriver, opts: Options) => Math.min(opts.n, driver.throughputJobs ?? opts.n);
+export const jobsPerRound = (driver: QueueDriver, opts: Options) => Math.min(opts.n, driver.throughputJobs ?? opts.n);
 
 /**
  * A further throughput round in the system's database: enqueue a fresh set of jobs (untimed) and

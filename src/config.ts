@@ -153,7 +153,7 @@ export const envSchema = z.object({
   EVENTIX_NAMESPACES: list.default(['default']),
   EVENTIX_CONCURRENCY: int(1, 1000).default(8),
   EVENTIX_LEASE_SECONDS: int(5, 86400).default(30),
-  EVENTIX_PREFETCH: int(0, 10_000).default(100),
+  EVENTIX_PREFETCH: int(0, 10_000).default(500),
   EVENTIX_PREFETCH_TTL_MS: int(100, 3_600_000).default(5000),
   EVENTIX_POLL_INTERVAL_MS: int(10, 600_000).default(1000),
   EVENTIX_LISTEN: bool.default(true),

@@ -46,7 +46,7 @@ export class EventixDriver implements QueueDriver {
       pool: db.pool,
       tasks: [
         defineTask(NOOP_TASK, async (args) => {
-          onJob(args[0] as number);
+          await onJob(args[0] as number);
         }),
       ],
       namespaces: [NAMESPACE],

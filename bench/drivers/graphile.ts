@@ -90,7 +90,7 @@ export class GraphileDriver implements QueueDriver {
       ...(tuned ? { preset: { worker: TUNED } } : {}),
       taskList: {
         [NOOP_TASK]: async (payload) => {
-          onJob((payload as { id: number }).id);
+          await onJob((payload as { id: number }).id);
         },
       },
     });

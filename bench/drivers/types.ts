@@ -4,9 +4,11 @@
  *
  * Jobs carry a benchmark-assigned integer id in their payload; the handler reports it through
  * `onJob` as its very first action, which is how the harness times submit-to-start and checks
- * that every job ran exactly once.
+ * that every job ran exactly once. The driver's handler awaits what `onJob` returns: a no-op job
+ * returns nothing, the `io` scenario's a timer (bench/scenarios.ts), and the job is finished only
+ * when that has resolved.
  */
-export type JobHandler = (jobId: number) => void;
+export type JobHandler = (jobId: number) => void | Promise<void>;
 
 /** Stops the worker gracefully (in-flight jobs finish and are recorded as complete). */
 export type StopWorker = () => Promise<void>;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { coerceError, type Logger, silentLogger } from '../logger.ts';
+import { AttemptAbort } from './attempt-abort.ts';
 import { AttemptAborted } from './attempt-aborted.ts';
 import { buildRegistry, type TaskContext, type TaskDefinition } from './registry.ts';
 import { SafeEmitter } from './safe-emitter.ts';
@@ -33,7 +34,7 @@ export interface AttemptTask {
 /** One running attempt. `beating`: a heartbeat of its own is in flight (the HTTP backend beats per task). */
 export interface Attempt<T> {
   task: T;
-  controller: AbortController;
+  controller: AttemptAbort;
   done: Promise<void>;
   beating: boolean;
 }
@@ -124,7 +125,7 @@ export abstract class WorkerCore<T extends AttemptTask, E extends CoreEvents<T> 
    * backend return its completion's promise as is: no extra promise per task). Rejects when the attempt
    * must fail instead (a result that cannot be stored) or its lease is lost (see isLeaseLoss).
    */
-  protected abstract record(task: T, result: unknown, signal: AbortSignal): Promise<boolean | undefined>;
+  protected abstract record(task: T, result: unknown, abort: AttemptAbort): Promise<boolean | undefined>;
   /** Record a failed attempt; throws when it could not be recorded. */
   protected abstract failAttempt(
     task: T,
@@ -174,7 +175,7 @@ export abstract class WorkerCore<T extends AttemptTask, E extends CoreEvents<T> 
   }
 
   protected execute(task: T): void {
-    const controller = new AbortController();
+    const controller = new AttemptAbort();
     const entry: Attempt<T> = { task, controller, done: Promise.resolve(), beating: false };
     const key = this.keyOf(task);
     this.running.set(key, entry);
@@ -185,7 +186,7 @@ export abstract class WorkerCore<T extends AttemptTask, E extends CoreEvents<T> 
     });
   }
 
-  private async runAttempt(task: T, controller: AbortController): Promise<void> {
+  private async runAttempt(task: T, controller: AttemptAbort): Promise<void> {
     const def = this.registry.get(task.task);
     // A child logger per task is costly at thousands of tasks a second: make it on first use.
     let child: Logger | undefined;
@@ -195,9 +196,7 @@ export abstract class WorkerCore<T extends AttemptTask, E extends CoreEvents<T> 
     const timer = timeoutSeconds
       ? setTimeout(() => controller.abort(new AttemptAborted('timeout', `timed out after ${timeoutSeconds} s`)), timeoutSeconds * 1000)
       : undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
-    });
+    const aborted = controller.rejection();
     aborted.catch(() => {});
     let result: unknown;
     let settled = false;
@@ -216,7 +215,9 @@ export abstract class WorkerCore<T extends AttemptTask, E extends CoreEvents<T> 
         namespace: task.namespace,
         attempt: task.attempts,
         fencingToken: this.fencingTokenOf(task),
-        signal: controller.signal,
+        get signal() {
+          return controller.signal;
+        },
         get logger() {
           return log();
         },
@@ -233,7 +234,7 @@ export abstract class WorkerCore<T extends AttemptTask, E extends CoreEvents<T> 
     clearTimeout(timer);
     settle();
     try {
-      if ((await this.record(task, result, controller.signal)) !== false) {
+      if ((await this.record(task, result, controller)) !== false) {
         this.emitCore('task:completed', { task, result, durationMs: Date.now() - started });
       }
     } catch (err) {

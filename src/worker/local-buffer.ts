@@ -25,8 +25,15 @@ export interface BufferedEntry extends HeartbeatEntry {
   claimedAt: number;
 }
 
+/** The start rate is counted over two windows of this length: about the last half second. */
+const WINDOW_MS = 250;
+
 export class LocalBuffer {
   private readonly entries = new Map<string, BufferedEntry>();
+  /** Starts counted in the current window and the one before it, for the recent start rate. */
+  private windowAt = Date.now();
+  private windowStarts = 0;
+  private previousStarts = 0;
 
   constructor(
     /** Called when the heartbeat aborts an entry: lost (drop it) or cancelled (hand it back). */
@@ -35,6 +42,35 @@ export class LocalBuffer {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** A task of this worker started (from the buffer or straight from a claim). */
+  countStart(now = Date.now()): void {
+    this.roll(now);
+    this.windowStarts++;
+  }
+
+  /**
+   * How many tasks to hold: what the worker starts in `horizonMs` at its rate over the last half
+   * second or so, at most `prefetch` (an infinite horizon: always `prefetch`). A worker whose tasks
+   * take seconds holds one or two, so it neither hoards tasks that idle workers could run nor churns
+   * them through the ttl; one running thousands a second holds `prefetch`. An idle worker holds none
+   * until tasks start flowing.
+   */
+  target(prefetch: number, horizonMs: number, now = Date.now()): number {
+    if (horizonMs === Number.POSITIVE_INFINITY) return prefetch;
+    this.roll(now);
+    const seconds = (now - this.windowAt + WINDOW_MS) / 1000;
+    const rate = (this.windowStarts + this.previousStarts) / seconds;
+    return Math.min(prefetch, Math.ceil((rate * horizonMs) / 1000));
+  }
+
+  private roll(now: number): void {
+    const elapsed = now - this.windowAt;
+    if (elapsed < WINDOW_MS) return;
+    this.previousStarts = elapsed < 2 * WINDOW_MS ? this.windowStarts : 0;
+    this.windowStarts = 0;
+    this.windowAt = now;
   }
 
   add(task: ClaimedTask, now = Date.now()): void {

@@ -1,5 +1,6 @@
 import { isConnectionError, reconnectDelay } from '../db/connection-errors.ts';
 import type { ClaimedTask } from '../queue/task.ts';
+import type { AttemptAbort } from './attempt-abort.ts';
 import type { Completer } from './completer.ts';
 
 /**
@@ -14,7 +15,7 @@ export async function completeRetrying(
   result: unknown,
   opts: {
     leaseSeconds: number;
-    signal: AbortSignal;
+    abort: AttemptAbort;
     reportError: (err: unknown, during: string) => void;
     /** The task came from the local buffer and started then (see Completer.complete). */
     startedAt?: Date | undefined;
@@ -26,9 +27,9 @@ export async function completeRetrying(
       await completer.complete(task.uid, task.fencingToken, result, opts.startedAt);
       return;
     } catch (err) {
-      if (!isConnectionError(err) || opts.signal.aborted || Date.now() >= giveUpAt) throw err;
+      if (!isConnectionError(err) || opts.abort.aborted || Date.now() >= giveUpAt) throw err;
       opts.reportError(err, 'complete (will retry)');
-      await abortableDelay(Math.min(reconnectDelay(attempt), giveUpAt - Date.now()), opts.signal);
+      await abortableDelay(Math.min(reconnectDelay(attempt), giveUpAt - Date.now()), opts.abort.signal);
     }
   }
 }

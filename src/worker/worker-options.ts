@@ -15,11 +15,17 @@ export interface WorkerOptions {
   concurrency?: number;
   leaseSeconds?: number;
   /**
-   * Tasks claimed ahead of free slots and held in a local buffer, so that a freed slot starts the
-   * next task without a round trip (see src/worker/local-buffer.ts). Default 100; 0 turns it off,
-   * and every task then starts only after its claim has counted the attempt.
+   * At most this many tasks claimed ahead of free slots and held in a local buffer, so that a freed
+   * slot starts the next task without a round trip (see src/worker/local-buffer.ts). Default 500; 0
+   * turns it off, and every task then starts only after its claim has counted the attempt.
    */
   prefetch?: number;
+  /**
+   * The buffer holds what the worker starts in this long at its recent rate, up to `prefetch`:
+   * short tasks fill it, long ones keep it at one or two. Default 100 ms; `Infinity` always fills
+   * it to `prefetch`.
+   */
+  prefetchHorizonMs?: number;
   /** A buffered task not started within this long is handed back to the queue. Default 5000 ms. */
   prefetchTtlMs?: number;
   /** Backstop poll when no NOTIFY arrives. */

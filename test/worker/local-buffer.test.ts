@@ -101,7 +101,13 @@ describe('Worker local buffer', () => {
     const t = blockingTask('lb.hold');
     await submitN('lb.hold', ns, 5);
     // A 2 s lease is beaten every 667 ms.
-    const w = await startWorker([t.def], { namespaces: [ns], concurrency: 1, prefetch: 3, leaseSeconds: 2 });
+    const w = await startWorker([t.def], {
+      namespaces: [ns],
+      concurrency: 1,
+      prefetch: 3,
+      prefetchHorizonMs: Number.POSITIVE_INFINITY,
+      leaseSeconds: 2,
+    });
     await t.firstRun;
 
     const rows = await rowsOf(ns);
@@ -130,6 +136,21 @@ describe('Worker local buffer', () => {
     expect(t.calls).toHaveLength(1);
   });
 
+  it('with the default horizon, a worker whose tasks run long holds almost nothing ahead', async () => {
+    const ns = 'lb-horizon';
+    const t = blockingTask('lb.horizon');
+    await submitN('lb.horizon', ns, 40);
+    await startWorker([t.def], { namespaces: [ns], concurrency: 2, prefetch: 30 });
+    await t.firstRun;
+    await waitFor(() => t.calls.length === 2, { timeoutMs: 10_000, message: 'both slots running' });
+    // Its first claim found no start rate yet and buffered nothing; with both slots busy it claims no more.
+    const rows = await rowsOf(ns);
+    // Two starts in the last half second call for ceil(~4/s × 100 ms) = 1 place, not the 30 allowed.
+    const buffered = rows.filter((r) => r.status === 'processing' && r.started_at === null);
+    expect(buffered.length).toBeLessThanOrEqual(2);
+    expect(rows.filter((r) => r.status === 'scheduled').length).toBeGreaterThanOrEqual(36);
+  });
+
   it('stop() hands buffered tasks back without counting an attempt; the running one finishes', async () => {
     const ns = 'lb-stop';
     const t = blockingTask('lb.stop');
@@ -137,7 +158,7 @@ describe('Worker local buffer', () => {
     // One of the tasks the buffer will hold has failed once before: handing it back must keep
     // that earlier attempt (only a started attempt is refunded), and leave it in retry.
     await db().pool.query("update tasks set status = 'retry', attempts = 1 where namespace = $1 and args = '[3]'::jsonb", [ns]);
-    const w = await startWorker([t.def], { namespaces: [ns], concurrency: 1, prefetch: 3 });
+    const w = await startWorker([t.def], { namespaces: [ns], concurrency: 1, prefetch: 3, prefetchHorizonMs: Number.POSITIVE_INFINITY });
     await t.firstRun;
     const first = (await rowsOf(ns)).find((r) => r.started_at !== null);
     expect(first).toBeDefined();
@@ -176,7 +197,7 @@ describe('Worker local buffer', () => {
       return 'slow';
     });
     await submitN('lb.start', ns, 2);
-    await startWorker([def], { namespaces: [ns], concurrency: 1, prefetch: 2 });
+    await startWorker([def], { namespaces: [ns], concurrency: 1, prefetch: 2, prefetchHorizonMs: Number.POSITIVE_INFINITY });
 
     // The second task was claimed unstarted (concurrency 1), so it can only have come from the buffer.
     expect(await second).toBe(1);
@@ -202,7 +223,14 @@ describe('Worker local buffer', () => {
     const t = blockingTask('lb.ttl');
     await submitN('lb.ttl', ns, 3);
     // Maintenance off (startWorker) and a long lease: only the buffer's ttl can move these rows.
-    await startWorker([t.def], { namespaces: [ns], concurrency: 1, prefetch: 5, prefetchTtlMs: 300, leaseSeconds: 60 });
+    await startWorker([t.def], {
+      namespaces: [ns],
+      concurrency: 1,
+      prefetch: 5,
+      prefetchHorizonMs: Number.POSITIVE_INFINITY,
+      prefetchTtlMs: 300,
+      leaseSeconds: 60,
+    });
     await t.firstRun;
     const first = (await rowsOf(ns)).find((r) => r.started_at !== null);
     expect(first).toMatchObject({ status: 'processing', attempts: 1 });
@@ -240,7 +268,7 @@ describe('Worker local buffer', () => {
     });
     // maxRetries 0: an attempt counted once ends the task in error; one left uncounted would show as retry.
     await submitN('lb.fail', ns, n, { maxRetries: 0 });
-    const w = await startWorker([def], { namespaces: [ns], concurrency: 1, prefetch: 2 });
+    const w = await startWorker([def], { namespaces: [ns], concurrency: 1, prefetch: 2, prefetchHorizonMs: Number.POSITIVE_INFINITY });
     const errors: Error[] = [];
     w.on('worker:error', ({ error }) => errors.push(error));
 
@@ -267,7 +295,7 @@ describe('Worker local buffer', () => {
       runs.set(args[0], (runs.get(args[0]) ?? 0) + 1);
     });
     await submitN('lb.many', ns, n);
-    await startWorker([def], { namespaces: [ns], concurrency: 2, prefetch: 10 });
+    await startWorker([def], { namespaces: [ns], concurrency: 2, prefetch: 10, prefetchHorizonMs: Number.POSITIVE_INFINITY });
 
     const rows = await waitFor(
       async () => {
@@ -338,5 +366,6 @@ describe('Worker local buffer', () => {
     expect(() => new Worker({ pool: db().pool, tasks: [def], prefetch: -1 })).toThrow(TypeError);
     expect(() => new Worker({ pool: db().pool, tasks: [def], prefetch: 1.5 })).toThrow(TypeError);
     expect(() => new Worker({ pool: db().pool, tasks: [def], prefetch: 0 })).not.toThrow();
+    expect(() => new Worker({ pool: db().pool, tasks: [def], prefetchHorizonMs: 0 })).toThrow(TypeError);
   });
 });
