@@ -181,8 +181,10 @@ export async function runSoak(opts: Options): Promise<number> {
   await worker.stop();
   await cleanup();
 
-  const first = stretches[0];
-  const last = stretches[stretches.length - 1];
+  // The stretch ending at n may be short of 100,000: "the last 100,000" is the last full one.
+  const full = stretches.filter((s, i) => i === 0 || s.finished - (stretches[i - 1] as Stretch).finished >= STRETCH);
+  const first = full[0];
+  const last = full[full.length - 1];
   const steady = first && last ? last.perSecond / first.perSecond : Number.NaN;
   const claimRatio = claimAtN / claimAt10k;
   const worstDead = Math.max(...stretches.map((s) => s.deadTuples / Math.max(1, s.liveTuples)));

@@ -65,6 +65,7 @@ export class Heartbeats {
         this.opts.workerId,
         this.opts.leaseSeconds,
         entries.map((e) => e.task),
+        { skipLocked: true },
       );
       for (const e of entries) {
         if (r.lost.has(e.task.uid)) {
@@ -73,6 +74,8 @@ export class Heartbeats {
           e.controller.abort(new AttemptAborted('cancelled', 'the task was cancelled'));
         }
       }
+      // Rows a completion batch held just then were skipped: beat again soon rather than a full interval later.
+      if (r.busy.size > 0 && !this.opts.stopped()) this.retry = setTimeout(() => this.beatNow(), Math.min(200, this.beatMs / 4));
     } catch (err) {
       this.opts.reportError(err, 'heartbeat');
       // Database unreachable (a restart, a killed connection): the running handlers go on, and the

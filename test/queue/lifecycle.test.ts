@@ -579,9 +579,38 @@ describe('task lifecycle', () => {
       expect(await heartbeat(pool(), 'hb', 120, [])).toEqual({
         renewed: new Set(),
         lost: new Set(),
+        busy: new Set(),
         cancelRequested: new Set(),
         expiresAt: new Map(),
       });
+    });
+
+    it('skipLocked: a row locked elsewhere is reported busy, neither renewed nor lost, and not waited for', async () => {
+      const ns = freshNs('heartbeat-skip');
+      await submitOne(ns);
+      await submitOne(ns);
+      await submitOne(ns);
+      const [a, b, gone] = [await claimOne(ns), await claimOne(ns), await claimOne(ns)];
+      await complete(pool(), lease(gone));
+      const other = await pool().connect();
+      try {
+        await other.query('begin');
+        await other.query('select 1 from tasks where uid = $1 for update', [b.uid]);
+        // Without skip locked this statement would wait for `other`, which waits for nothing: the test would hang.
+        const r = await heartbeat(pool(), a.workerId, 120, [a, b, gone], { skipLocked: true });
+        expect(r.renewed).toEqual(new Set([a.uid]));
+        expect(r.busy).toEqual(new Set([b.uid]));
+        expect(r.lost).toEqual(new Set([gone.uid]));
+        expect((await getTask(pool(), b.uid)).leaseExpiresAt?.getTime()).toBe(b.leaseExpiresAt.getTime());
+        await other.query('commit');
+      } finally {
+        other.release();
+      }
+      // Once the lock is gone, the next beat renews it; a finished task never comes back as busy.
+      const again = await heartbeat(pool(), a.workerId, 120, [a, b, gone], { skipLocked: true });
+      expect(again.renewed).toEqual(new Set([a.uid, b.uid]));
+      expect(again.busy.size).toBe(0);
+      expect(again.lost).toEqual(new Set([gone.uid]));
     });
 
     it('keeps a renewed lease out of rescue', async () => {
