@@ -41,8 +41,8 @@ interface PendingStart extends StartRecord {
  * turn together; one that arrives while a flush is in flight waits for the next flush and shares
  * its statement. Under load many tasks finish per round trip, and when idle a completion is sent
  * at once: batching without a timer and without added latency. `maxInFlight` flushes may run at
- * once on different connections; the worker uses one, since all its finished tasks fit in one
- * flush (measured: two gained nothing).
+ * once on different connections; the worker uses two, so that one chunk's outcomes are written
+ * while the next chunk of its local buffer runs (with one, Node and the database took turns).
  *
  * The starts of tasks taken from the worker's local buffer ride along the same way (see
  * recordStart). A task that finishes before its start was sent has the start dropped and its
@@ -52,6 +52,8 @@ export class Completer {
   private queue: Pending[] = [];
   /** Start records not yet sent, by uid. */
   private starts = new Map<string, PendingStart>();
+  /** Uids whose start record is in a flush in flight (see pump). */
+  private readonly startsInFlight = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
   private pumpScheduled = false;
 
@@ -123,17 +125,41 @@ export class Completer {
     });
   }
 
+  /**
+   * Two flushes in flight must never touch the same row: a completion whose task's start record is
+   * in a flush still in flight waits for that flush to end. Sent alongside, the second statement
+   * waited for the first's row locks while the first, locking its rows in another order, waited
+   * for the second's: PostgreSQL broke the deadlock after a second by failing one of them, and its
+   * tasks' attempts with it (measured: tasks that await I/O, 1–5 ms each).
+   */
   private pump(): void {
-    while ((this.queue.length || this.starts.size) && this.inFlight.size < this.maxInFlight) {
-      const batch = this.queue.splice(0, this.maxBatch);
+    while (this.inFlight.size < this.maxInFlight) {
+      const batch = this.takeBatch();
+      if (batch.length === 0 && this.starts.size === 0) return;
       const starts = [...this.starts.values()];
       this.starts.clear();
+      const uids = starts.map((s) => s.uid);
+      for (const uid of uids) this.startsInFlight.add(uid);
       const flush = this.flush(batch, starts).finally(() => {
+        for (const uid of uids) this.startsInFlight.delete(uid);
         this.inFlight.delete(flush);
         this.schedulePump();
       });
       this.inFlight.add(flush);
     }
+  }
+
+  /** Up to maxBatch queued completions, in order, skipping those whose start record is in flight. */
+  private takeBatch(): Pending[] {
+    if (this.startsInFlight.size === 0) return this.queue.splice(0, this.maxBatch);
+    const batch: Pending[] = [];
+    const held: Pending[] = [];
+    for (const p of this.queue) {
+      if (batch.length < this.maxBatch && !this.startsInFlight.has(p.uid)) batch.push(p);
+      else held.push(p);
+    }
+    this.queue = held;
+    return batch;
   }
 
   private async flush(batch: Pending[], starts: PendingStart[]): Promise<void> {

@@ -347,6 +347,35 @@ describe('Worker local buffer', () => {
     }
   });
 
+  it('tasks that await I/O: every one done at its first attempt, no attempt failed (no deadlock between batches)', async () => {
+    const ns = 'lb-io';
+    const n = 4000;
+    await submitN('lb.io', ns, n);
+    const failures: string[] = [];
+    const errors: string[] = [];
+    let done = 0;
+    const all = new Promise<void>((resolve) => {
+      const def = defineTask('lb.io', () => new Promise<void>((r) => setTimeout(r, 1 + Math.random() * 4)));
+      void startWorker([def], { namespaces: [ns], concurrency: 16 }).then((w) => {
+        w.on('task:failed', ({ error }) => failures.push(error.message));
+        w.on('worker:error', ({ error, during }) => errors.push(`${during}: ${error.message}`));
+        w.on('task:completed', () => ++done === n && resolve());
+      });
+    });
+    await Promise.race([
+      all,
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`${done} of ${n} done; failures: ${failures.slice(0, 3).join('; ')}`)), 60_000),
+      ),
+    ]);
+    expect(failures).toEqual([]);
+    expect(errors).toEqual([]);
+    const { rows } = await db().pool.query('select status, attempts, count(*)::int as n from tasks where namespace = $1 group by 1, 2', [
+      ns,
+    ]);
+    expect(rows).toEqual([{ status: 'done', attempts: 1, n }]);
+  });
+
   it('prefetch 0 claims only for free slots', async () => {
     const ns = 'lb-none';
     const t = blockingTask('lb.none');
