@@ -33,6 +33,7 @@ export class LocalBuffer {
   /** Starts counted in the current window and the one before it, for the recent start rate. */
   private windowAt = Date.now();
   private windowStarts = 0;
+  private previousAt = 0;
   private previousStarts = 0;
 
   constructor(
@@ -60,8 +61,10 @@ export class LocalBuffer {
   target(prefetch: number, horizonMs: number, now = Date.now()): number {
     if (horizonMs === Number.POSITIVE_INFINITY) return prefetch;
     this.roll(now);
-    const seconds = (now - this.windowAt + WINDOW_MS) / 1000;
-    const rate = (this.windowStarts + this.previousStarts) / seconds;
+    // Over the time actually covered (at least 20 ms), not a full window: a worker that has just
+    // begun, or woken after a lull, sizes its buffer from its first few milliseconds of starts.
+    const since = this.previousStarts > 0 ? this.previousAt : this.windowAt;
+    const rate = (this.windowStarts + this.previousStarts) / (Math.max(20, now - since) / 1000);
     return Math.min(prefetch, Math.ceil((rate * horizonMs) / 1000));
   }
 
@@ -69,6 +72,7 @@ export class LocalBuffer {
     const elapsed = now - this.windowAt;
     if (elapsed < WINDOW_MS) return;
     this.previousStarts = elapsed < 2 * WINDOW_MS ? this.windowStarts : 0;
+    this.previousAt = this.windowAt;
     this.windowStarts = 0;
     this.windowAt = now;
   }
