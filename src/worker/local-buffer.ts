@@ -125,3 +125,33 @@ export class LocalBuffer {
     return this.entries.values();
   }
 }
+
+/**
+ * At most `perTurn` starts per turn of the event loop. take() answers false once they are spent,
+ * and calls `resume` on the next turn. Short handlers settle in microtasks, so without a yield a
+ * whole buffer ran before the completer could send a thing (see Worker.fillSlots).
+ */
+export class TurnBudget {
+  private used = 0;
+  private resuming = false;
+
+  constructor(
+    private readonly perTurn: number,
+    private readonly resume: () => void,
+  ) {}
+
+  take(): boolean {
+    if (this.used >= this.perTurn) {
+      if (!this.resuming) {
+        this.resuming = true;
+        setImmediate(() => {
+          this.resuming = false;
+          this.resume();
+        });
+      }
+      return false;
+    }
+    if (this.used++ === 0) setImmediate(() => (this.used = 0));
+    return true;
+  }
+}

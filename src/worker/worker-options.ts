@@ -72,3 +72,18 @@ export interface WorkerEvents {
   'task:released': [{ task: ClaimedTask }];
   'maintenance:rescued': [{ uid: string; status: TaskStatus }[]];
 }
+
+/**
+ * Buffer places a worker claims ahead of its free slots at most (see local-buffer.ts). Measured
+ * with `npm run bench`: README, "Performance".
+ */
+export const DEFAULT_PREFETCH = 500;
+
+/** The local buffer's options, defaulted and checked once. */
+export function bufferOptions(opts: Pick<WorkerOptions, 'prefetch' | 'prefetchTtlMs' | 'prefetchHorizonMs'>) {
+  const prefetch = opts.prefetch ?? DEFAULT_PREFETCH;
+  if (!Number.isInteger(prefetch) || prefetch < 0) throw new TypeError('prefetch must be an integer ≥ 0');
+  const horizonMs = opts.prefetchHorizonMs ?? 100;
+  if (!(horizonMs > 0)) throw new TypeError('prefetchHorizonMs must be > 0');
+  return { prefetch, ttlMs: opts.prefetchTtlMs ?? 5000, horizonMs };
+}

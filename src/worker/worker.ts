@@ -10,20 +10,16 @@ import type { AttemptAborted } from './attempt-aborted.ts';
 import { Completer } from './completer.ts';
 import { type Attempt, type CoreLabels, WorkerCore } from './core.ts';
 import { Heartbeats } from './heartbeats.ts';
-import { LocalBuffer } from './local-buffer.ts';
-import { Maintenance } from './maintenance.ts';
+import { LocalBuffer, TurnBudget } from './local-buffer.ts';
+import type { Maintenance } from './maintenance.ts';
 import { Notifier, poolConnectionConfig } from './notifier.ts';
-import { WorkerPresence } from './presence.ts';
+import type { WorkerPresence } from './presence.ts';
 import { completeRetrying } from './retry.ts';
-import type { WorkerEvents, WorkerOptions } from './worker-options.ts';
+import { backgroundServices } from './services.ts';
+import { bufferOptions, type WorkerEvents, type WorkerOptions } from './worker-options.ts';
 
 export type { WorkerEvents, WorkerOptions, WorkerState } from './worker-options.ts';
-
-/**
- * Buffer places a worker claims ahead of its free slots (see local-buffer.ts). Measured with
- * `npm run bench`: see README, "Local buffer".
- */
-export const DEFAULT_PREFETCH = 500;
+export { DEFAULT_PREFETCH } from './worker-options.ts';
 
 const LABELS: CoreLabels = {
   started: 'worker started',
@@ -73,10 +69,8 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
   private readonly prefetchTtlMs: number;
   private readonly prefetchHorizonMs: number;
   private bufferTimer: NodeJS.Timeout | undefined;
-  /** Buffered tasks started in this turn of the event loop, at most turnStarts (see fillSlots). */
-  private startsThisTurn = 0;
-  private readonly turnStarts: number;
-  private turnResume = false;
+  /** Buffered tasks started per turn of the event loop (see fillSlots). */
+  private readonly turn: TurnBudget;
   /** Hand-backs of buffered tasks in flight; stop() waits for them. */
   private readonly bufferReleases = new Set<Promise<unknown>>();
   /** Tasks started from the buffer: when they started, and the start record the completer writes. */
@@ -105,12 +99,8 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
     this.namespaces = [...(opts.namespaces ?? ['default'])];
     this.leaseSeconds = opts.leaseSeconds ?? 30;
     this.pollIntervalMs = opts.pollIntervalMs ?? 1000;
-    this.prefetch = opts.prefetch ?? DEFAULT_PREFETCH;
-    if (!Number.isInteger(this.prefetch) || this.prefetch < 0) throw new TypeError('prefetch must be an integer ≥ 0');
-    this.prefetchTtlMs = opts.prefetchTtlMs ?? 5000;
-    this.prefetchHorizonMs = opts.prefetchHorizonMs ?? 100;
-    if (!(this.prefetchHorizonMs > 0)) throw new TypeError('prefetchHorizonMs must be > 0');
-    this.turnStarts = Math.max(this.concurrency, Math.ceil(this.prefetch / 4));
+    ({ prefetch: this.prefetch, ttlMs: this.prefetchTtlMs, horizonMs: this.prefetchHorizonMs } = bufferOptions(opts));
+    this.turn = new TurnBudget(Math.max(this.concurrency, Math.ceil(this.prefetch / 4)), () => this.fillSlots());
     this.buffer = new LocalBuffer((task, reason) => {
       // Lost: someone else holds it now; nothing of ours to undo. Cancelled: hand it back, which cancels it.
       if (reason.reason === 'cancelled') this.releaseBuffered([task]);
@@ -154,29 +144,16 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
     const listen = opts.listen ?? true;
     this.ownsNotifier = listen && !opts.notifier;
     if (listen) this.notifier = opts.notifier ?? new Notifier(opts.connection ?? poolConnectionConfig(this.pool), this.logger);
-    if (opts.maintenance ?? true) {
-      this.maintenance = new Maintenance({
-        pool: this.pool,
-        logger: this.logger,
-        intervalMs: opts.maintenanceIntervalMs ?? 10_000,
-        eventRetentionSeconds: opts.eventRetentionSeconds,
-      });
-      this.maintenance.on('rescued', (rows) => this.safeEmit('maintenance:rescued', rows));
-      this.maintenance.on('maintenance:error', ({ error }) => this.safeEmit('worker:error', { error, during: 'maintenance' }));
-    }
-    if (opts.presence ?? true) {
-      this.presence = new WorkerPresence({
-        pool: this.pool,
-        logger: this.logger,
-        workerId: this.workerId,
-        namespaces: this.namespaces,
-        tasks: this.names,
-        concurrency: this.concurrency,
-        intervalMs: opts.presenceIntervalMs,
-      });
-      // Already logged (once per outage) by WorkerPresence; the next upsert follows on its timer.
-      this.presence.on('presence:error', ({ error }) => this.safeEmit('worker:error', { error, during: 'presence' }));
-    }
+    ({ maintenance: this.maintenance, presence: this.presence } = backgroundServices(opts, {
+      pool: this.pool,
+      logger: this.logger,
+      workerId: this.workerId,
+      namespaces: this.namespaces,
+      tasks: this.names,
+      concurrency: this.concurrency,
+      onRescued: (rows) => this.safeEmit('maintenance:rescued', rows),
+      onError: (error, during) => this.safeEmit('worker:error', { error, during }),
+    }));
   }
 
   protected async startBackground(): Promise<void> {
@@ -243,18 +220,8 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
    */
   private fillSlots(): void {
     while (this.state === 'running' && this.freeSlots() > 0 && this.buffer.size > 0) {
-      if (this.startsThisTurn >= this.turnStarts) {
-        // Yield: the completer sends what finished so far while the rest of the buffer runs.
-        if (!this.turnResume) {
-          this.turnResume = true;
-          setImmediate(() => {
-            this.turnResume = false;
-            this.fillSlots();
-          });
-        }
-        return;
-      }
-      if (this.startsThisTurn++ === 0) setImmediate(() => (this.startsThisTurn = 0));
+      // Yield once the turn's budget is spent: the completer sends what finished so far meanwhile.
+      if (!this.turn.take()) return;
       const task = this.buffer.take();
       if (!task) return;
       const at = new Date();
