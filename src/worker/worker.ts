@@ -216,7 +216,7 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
    * a yield the whole buffer ran before the completer could send a thing, and the database then
    * worked while Node waited, and the other way round. Yielding every quarter of the buffer lets a
    * flush (two may be in flight) carry one chunk's outcomes while the next chunk runs. Measured: 14k
-   * no-op tasks/s with the whole buffer per turn, 18k with chunks (README, "Local buffer").
+   * no-op tasks/s with the whole buffer per turn, 18k with chunks (README, "Performance").
    */
   private fillSlots(): void {
     while (this.state === 'running' && this.freeSlots() > 0 && this.buffer.size > 0) {
