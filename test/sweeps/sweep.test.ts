@@ -290,8 +290,21 @@ describe('sweeps', () => {
     children.push(child);
     await waitForOutput(child, /READY/);
     const marker = path.join(state, `kill-${shaOf(r, 2)}.json`);
-    await waitFor(() => existsSync(marker), { timeoutMs: 30_000, message: 'the benchmark of commit 2 started' });
-    const { pid, grandchild } = JSON.parse(readFileSync(marker, 'utf8')) as { pid: number; grandchild: number };
+    // The script creates the marker, then writes it: wait until it holds the whole JSON, not just for the file.
+    let started: { pid: number; grandchild: number } | undefined;
+    await waitFor(
+      () => {
+        if (!existsSync(marker)) return false;
+        try {
+          started = JSON.parse(readFileSync(marker, 'utf8')) as { pid: number; grandchild: number };
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { timeoutMs: 30_000, message: 'the benchmark of commit 2 started' },
+    );
+    const { pid, grandchild } = started as { pid: number; grandchild: number };
     expect(alive(pid)).toBe(true);
 
     const exited = new Promise((resolve) => child.once('exit', resolve));
