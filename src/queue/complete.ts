@@ -14,7 +14,9 @@ import { explainLoss, type Lease } from './ownership.ts';
  * purpose. Without it the planner, sure that `status = 'processing'` is rare, bitmap-scanned
  * tasks_lease_idx; a bitmap scan never marks dead index entries, and every finished task leaves
  * one there until vacuum, so each flush read all of them: 18,000 entries per statement after
- * 18,000 tasks, halving throughput over a 20,000-task backlog.
+ * 18,000 tasks, halving throughput over a 20,000-task backlog. With the uid index scanned, the
+ * planner then ANDed the two bitmaps instead, reading the same entries; so tasks_lease_idx's
+ * predicate is now `lease_expires_at is not null` (migration 0012), which nothing here implies.
  */
 /** The completion as CTEs `input`, `deleted` and `updated` over the given placeholders; reused by completeAndClaim. */
 export function completeCtes(p: { workerId: string; payload: string; uids: string }): string {

@@ -35,7 +35,8 @@ const FAILURE_CLASS_LIMIT = 10;
  * - failed: per namespace, at most $8 rows along tasks_failed_idx (its predicate is implied by
  *   status = 'error');
  * - workers: the presence rows (workers, one per running Worker: small) full-joined with the
- *   processing tasks counted per worker_id along tasks_lease_idx (status = 'processing'), so an
+ *   processing tasks counted per worker_id along tasks_lease_idx (lease_expires_at is not null,
+ *   which every processing row has and no other), so an
  *   idle worker is listed, and a worker without a row (a RemoteWorker over HTTP) from its leases;
  * - leases: tasks_lease_idx, ordered by lease_expires_at;
  * - schedules: schedules_due_idx (enabled, next_fire_at);
@@ -79,7 +80,7 @@ select
        full join (
          select worker_id, count(*) as held, count(*) filter (where $1::text is null or namespace = $1) as held_here,
            max(updated_at) as last_heartbeat, array_agg(distinct namespace order by namespace) as namespaces
-         from tasks where status = 'processing' group by worker_id
+         from tasks where status = 'processing' and lease_expires_at is not null group by worker_id
        ) h on h.worker_id = p.id
        where h.held_here > 0
          or (p.last_seen_at > now() - make_interval(secs => $10) and ($1::text is null or $1 = any(p.namespaces)))
