@@ -11,7 +11,7 @@ import pg from 'pg';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { redactUrl as redact } from '../src/logger.ts';
 import { dropDatabase, recreateDatabase } from './databases.ts';
-import type { JobHandler, QueueDriver, StopWorker } from './drivers/types.ts';
+import type { JobHandler, JobShape, QueueDriver, StopWorker } from './drivers/types.ts';
 import type { Tracker } from './exactly-once.ts';
 import { exitOnInterrupt } from './interrupt.ts';
 import { progress } from './progress.ts';
@@ -37,8 +37,9 @@ export async function startWorker(
   concurrency: number,
   tracker: Tracker,
   onJob: JobHandler = tracker.onJob,
+  shape: JobShape = 'noop',
 ): Promise<StopWorker> {
-  const stop = await driver.startWorker(concurrency, onJob);
+  const stop = await driver.startWorker(concurrency, onJob, shape);
   let stopped: Promise<void> | undefined;
   const once: StopWorker = () => {
     live.stops.delete(once);

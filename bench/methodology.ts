@@ -1,3 +1,4 @@
+import { MIXED_NAMES, MIXED_NAMESPACES, MIXED_TASKS } from './drivers/types.ts';
 import type { Options } from './options.ts';
 import { IO_MS, PROCESSES } from './scenarios.ts';
 
@@ -31,7 +32,8 @@ export const METHODOLOGY = {
   scenarios: {
     noop: 'the enqueue, throughput and latency phases above, of no-op jobs',
     io: `after noop, in each system's database: rounds rounds like the later throughput rounds (rotated order, one system at a time, N jobs or throughputJobs, one in-process worker at the given concurrency, the same timing), but each handler, after recording its id, awaits a timer of uniform random ${IO_MS.min}–${IO_MS.max} ms, a stand-in for I/O; a job counts as finished only once its timer has fired. pg-boss's batch handler runs its batch's jobs one after another, so every system has at most concurrency handlers (timers) in flight`,
-    processes: `after io: rounds rounds as for io, no-op jobs, but worked by ${PROCESSES} worker processes of the same system (node child processes, each one worker at the given concurrency, on the same database); they are spawned, set up, started and warmed up (warmup jobs, untimed) before the clock starts, as long-running workers of a distributed deployment are; the round's jobs are then bulk-enqueued while they run, and a round's rate = jobs / (the first enqueue call → all handlers ran, their ids reported to the parent over IPC in batches of ≤ 10 ms, and the database shows none unfinished)`,
+    mixed: `after io: rounds rounds as for io, no-op handlers, but the jobs are a mixed queue: ${MIXED_TASKS.length} task names over ${MIXED_NAMESPACES.length} namespaces with priorities 0–2 (higher first), each job's three fixed by its id so that every combination is equally frequent (mixedJob in bench/drivers/types.ts), bulk-enqueued untimed, and one in-process worker at the given concurrency takes every name in every namespace. Where a system has no namespaces a job's namespace is part of its name: ${MIXED_NAMES.length} graphile-worker task identifiers in one runner (priority negated, its order being ascending), and ${MIXED_NAMES.length} pg-boss queues with one work() each, the concurrency split evenly among them, at least 1 each (work() takes one queue and pg-boss has no concurrency shared across queues: at concurrency 16, 15 handlers at once)`,
+    processes: `after mixed: rounds rounds as for io, no-op jobs, but worked by ${PROCESSES} worker processes of the same system (node child processes, each one worker at the given concurrency, on the same database); they are spawned, set up, started and warmed up (warmup jobs, untimed) before the clock starts, as long-running workers of a distributed deployment are; the round's jobs are then bulk-enqueued while they run, and a round's rate = jobs / (the first enqueue call → all handlers ran, their ids reported to the parent over IPC in batches of ≤ 10 ms, and the database shows none unfinished)`,
     ratios: 'per scenario, the median over rounds of eventix / peer in the same round, as for processed/s',
   },
   ratioConvention: RATIO_CONVENTION,
@@ -49,6 +51,7 @@ export function runCaption(opts: Options): string {
 export function scenarioCaption(opts: Options): string {
   const what: Record<string, string> = {
     io: `io = each handler then awaits a random ${IO_MS.min}–${IO_MS.max} ms timer, one in-process worker at concurrency ${opts.concurrency}`,
+    mixed: `mixed = ${MIXED_TASKS.length} task names over ${MIXED_NAMESPACES.length} namespaces with priorities 0–2, no-op handlers, one in-process worker taking them all at concurrency ${opts.concurrency}`,
     processes: `processes = ${PROCESSES} worker processes, each one worker at concurrency ${opts.concurrency}`,
   };
   const shown = opts.scenarios.filter((s) => s !== 'noop').map((s) => what[s] ?? s);

@@ -20,9 +20,10 @@ export const createDriver = (key: string): QueueDriver => (SYSTEMS[key] as () =>
 export const DEFAULT_SYSTEMS = ['eventix', 'graphile', 'graphile-tuned', 'pgboss', 'pgboss-tuned'];
 /**
  * The shapes of work (bench/scenarios.ts): `noop`, the phases above the main table; `io`, handlers
- * that await a 1–5 ms timer; `processes`, 4 worker processes. See METHODOLOGY.scenarios.
+ * that await a 1–5 ms timer; `mixed`, 5 task names over 3 namespaces with priorities; `processes`,
+ * 4 worker processes. See METHODOLOGY.scenarios.
  */
-export const SCENARIOS = ['noop', 'io', 'processes'];
+export const SCENARIOS = ['noop', 'io', 'mixed', 'processes'];
 
 /** The systems Eventix's ratios are reported against. */
 export const PEERS_OF_RECORD = new Set(['graphile', 'graphile-tuned', 'pgboss', 'pgboss-tuned']);
@@ -41,8 +42,9 @@ export const HELP = `Usage: npm run bench -- [options]      (or: npx tsx bench/r
   --systems <list>       comma-separated, in order (default ${DEFAULT_SYSTEMS.join(',')})
                          known: ${Object.keys(SYSTEMS).join(', ')}
   --scenarios <list>     shapes of work, comma-separated, noop first (default ${SCENARIOS.join(',')}): noop = the
-                         phases above; io = each handler then awaits a random 1–5 ms timer; processes = 4 worker
-                         processes of the system at --concurrency each; --rounds rounds each, after noop's
+                         phases above; io = each handler then awaits a random 1–5 ms timer; mixed = no-op jobs of
+                         5 task names over 3 namespaces with 3 priorities, one worker taking them all; processes =
+                         4 worker processes of the system at --concurrency each; --rounds rounds each, after noop's
   --stall-s <s>          fail a phase when no job starts for this long (default 120)
   --out <file>           JSON output (default bench/results/latest.json)
   --keep-dbs             keep the bench_* databases (DATABASE_URL only; embedded data is always removed)

@@ -1,6 +1,6 @@
 // The timed steps on one system's driver, each used by the warm-up and by the measured phases.
 import { performance } from 'node:perf_hooks';
-import type { QueueDriver, StopWorker } from './drivers/types.ts';
+import { type JobShape, mixedJob, type QueueDriver, type StopWorker } from './drivers/types.ts';
 import { StallError, type Tracker } from './exactly-once.ts';
 import { startWorker } from './lifecycle.ts';
 import type { Options } from './options.ts';
@@ -20,12 +20,16 @@ export async function waitRemainingZero(driver: QueueDriver, stallMs: number, si
   }
 }
 
-/** Bulk-enqueue `ids`, `batch` per call; returns the seconds it took. `label` turns on progress lines. */
-export async function enqueuePhase(driver: QueueDriver, ids: number[], batch: number, label: string | undefined) {
+/**
+ * Bulk-enqueue `ids`, `batch` per call, as no-op jobs or as mixed ones (mixedJob); returns the
+ * seconds it took. `label` turns on progress lines.
+ */
+export async function enqueuePhase(driver: QueueDriver, ids: number[], batch: number, label: string | undefined, shape: JobShape = 'noop') {
   const t0 = performance.now();
   let lastReport = t0;
   for (let i = 0; i < ids.length; i += batch) {
-    await driver.enqueueBulk(ids.slice(i, i + batch));
+    const chunk = ids.slice(i, i + batch);
+    await (shape === 'mixed' ? driver.enqueueMixed(chunk.map(mixedJob)) : driver.enqueueBulk(chunk));
     const now = performance.now();
     if (label && (now - lastReport > 1000 || i + batch >= ids.length)) {
       lastReport = now;

@@ -1,6 +1,7 @@
 // The shapes of work after noop (--scenarios; what each measures is METHODOLOGY.scenarios): `io`,
-// the same no-op jobs with handlers that then await a short timer, and `processes`, several
-// worker processes of one system on its one database. Each runs --rounds rounds per system,
+// the same no-op jobs with handlers that then await a short timer, `mixed`, no-op jobs of 5 task
+// names over 3 namespaces with 3 priorities (mixedJob), and `processes`, several worker processes
+// of one system on its one database. Each runs --rounds rounds per system,
 // interleaved like the later throughput rounds, in the database noop's phases left behind.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -61,11 +62,13 @@ async function scenarioRound(run: Run, name: string, url: string, opts: Options,
   try {
     const jobs = jobsPerRound(driver, opts);
     let seconds: number;
-    if (name === 'io') {
+    if (name === 'io' || name === 'mixed') {
+      const shape = name === 'mixed' ? 'mixed' : 'noop';
+      const onJob = name === 'io' ? withIo(tracker.onJob) : tracker.onJob;
       const ids = tracker.issue(jobs);
-      await enqueuePhase(driver, ids, opts.batch, undefined);
+      await enqueuePhase(driver, ids, opts.batch, undefined, shape);
       ({ seconds } = await processPhase(driver, tracker, ids, opts, undefined, {
-        start: () => startWorker(driver, opts.concurrency, tracker, withIo(tracker.onJob)),
+        start: () => startWorker(driver, opts.concurrency, tracker, onJob, shape),
       }));
     } else {
       ({ seconds } = await inProcesses(run, jobs, url, opts));

@@ -1,6 +1,15 @@
 import { Logger, makeWorkerUtils, type Runner, run, runMigrations, type WorkerUtils } from 'graphile-worker';
 import pg from 'pg';
-import { type JobHandler, NOOP_TASK, type QueueDriver, type StopWorker } from './types.ts';
+import {
+  type JobHandler,
+  type JobShape,
+  MIXED_NAMES,
+  type MixedJob,
+  NOOP_TASK,
+  type QueueDriver,
+  qualifiedName,
+  type StopWorker,
+} from './types.ts';
 import { installedVersion } from './version.ts';
 
 const version = installedVersion('graphile-worker');
@@ -20,11 +29,20 @@ const quietLogger = new Logger((scope) => (level, message) => {
  */
 const TUNED = { localQueue: { size: 100 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } as const;
 
+/** Every task identifier the bench uses, for remaining(). */
+const BENCH_IDENTIFIERS = [NOOP_TASK, ...MIXED_NAMES];
+
 /**
  * graphile-worker driven the documented way: `makeWorkerUtils().addJobs()` for bulk,
  * `WorkerUtils.addJob()` for single jobs, and one `run()` runner with `concurrency` and a
  * `taskList`. Workers wake through LISTEN/NOTIFY, which is on by default. Mode `tuned` adds the
  * throughput settings of its docs (TUNED): what a team choosing it for throughput would run.
+ *
+ * The mixed queue: graphile-worker has no namespaces, so each (namespace, task) pair is a task
+ * identifier of its own (qualifiedName: 15), all in the one runner's taskList. Its priorities run
+ * "in numerically ascending order" (its docs), Eventix's the other way: a mixed job's priority p
+ * is added as −p. No `queueName`: a named queue runs its jobs "serially" (its docs), one at a
+ * time, which no other system's mixed queue does.
  */
 export class GraphileDriver implements QueueDriver {
   readonly key: string;
@@ -41,6 +59,8 @@ export class GraphileDriver implements QueueDriver {
   private utils: WorkerUtils | undefined;
   private inspect: pg.Pool | undefined;
   private runners = new Set<Runner>();
+  /** Whether a mixed worker has run: the notes and config then describe it too. */
+  private mixed = false;
 
   async setup(url: string): Promise<void> {
     this.url = url;
@@ -55,15 +75,29 @@ export class GraphileDriver implements QueueDriver {
     await this.producer().addJobs(ids.map((id) => ({ identifier: NOOP_TASK, payload: { id } })));
   }
 
+  async enqueueMixed(jobs: readonly MixedJob[]): Promise<void> {
+    await this.producer().addJobs(
+      jobs.map(({ id, task, namespace, priority }) => ({
+        identifier: qualifiedName(namespace, task),
+        payload: { id },
+        priority: -priority,
+      })),
+    );
+  }
+
   async enqueueOne(id: number): Promise<void> {
     await this.producer().addJob(NOOP_TASK, { id });
   }
 
-  async startWorker(concurrency: number, onJob: JobHandler): Promise<StopWorker> {
+  async startWorker(concurrency: number, onJob: JobHandler, shape: JobShape = 'noop'): Promise<StopWorker> {
     // graphile-worker's own advice for maxPoolSize: "10 or concurrentJobs + 2, whichever is larger"
     // (it warns when the pool is smaller than concurrency).
     const maxPoolSize = Math.max(10, concurrency + 2);
     const tuned = this.mode === 'tuned';
+    const handler = async (payload: unknown) => {
+      await onJob((payload as { id: number }).id);
+    };
+    this.mixed ||= shape === 'mixed';
     this.config = {
       concurrency,
       maxPoolSize,
@@ -72,6 +106,7 @@ export class GraphileDriver implements QueueDriver {
       localQueue: tuned ? `size ${TUNED.localQueue.size}` : 'off (default)',
       completeJobBatchDelay: tuned ? TUNED.completeJobBatchDelay : '-1 (default: off)',
       failJobBatchDelay: tuned ? TUNED.failJobBatchDelay : '-1 (default: off)',
+      ...(this.mixed ? { mixed: { taskIdentifiers: MIXED_NAMES, priority: '−p (ascending: lower runs first)', queueName: 'none' } } : {}),
     };
     this.notes.splice(
       0,
@@ -80,6 +115,11 @@ export class GraphileDriver implements QueueDriver {
         ? `run({ concurrency: ${concurrency}, maxPoolSize: ${maxPoolSize}, preset: { worker: ${JSON.stringify(TUNED)} } }) — the throughput settings of its performance docs: a local queue locking jobs ahead of free slots, completions and failures batched`
         : `run({ concurrency: ${concurrency}, maxPoolSize: ${maxPoolSize} }) — maxPoolSize per its docs ("10 or concurrency + 2, whichever is larger"); everything else default (LISTEN/NOTIFY wake-ups, no localQueue)`,
       'bulk: WorkerUtils.addJobs(); single: WorkerUtils.addJob(); info-level logging (one line per job) silenced',
+      ...(this.mixed
+        ? [
+            `mixed: the same run() with a taskList of ${MIXED_NAMES.length} identifiers '<namespace>/<task>' (no namespaces in graphile-worker); addJobs() with priority −p (graphile-worker runs lower numbers first); no queueName (a named queue runs its jobs one at a time)`,
+          ]
+        : []),
     );
     const runner = await run({
       connectionString: this.url,
@@ -88,11 +128,7 @@ export class GraphileDriver implements QueueDriver {
       noHandleSignals: true,
       logger: quietLogger,
       ...(tuned ? { preset: { worker: TUNED } } : {}),
-      taskList: {
-        [NOOP_TASK]: async (payload) => {
-          await onJob((payload as { id: number }).id);
-        },
-      },
+      taskList: Object.fromEntries((shape === 'mixed' ? MIXED_NAMES : [NOOP_TASK]).map((identifier) => [identifier, handler])),
     });
     this.runners.add(runner);
     return async () => {
@@ -107,8 +143,8 @@ export class GraphileDriver implements QueueDriver {
     const { rows } = await this.inspect.query<{ n: number }>(
       `select count(*)::int as n from graphile_worker._private_jobs j
          join graphile_worker._private_tasks t on t.id = j.task_id
-        where t.identifier = $1`,
-      [NOOP_TASK],
+        where t.identifier = any($1::text[])`,
+      [BENCH_IDENTIFIERS],
     );
     return rows[0]?.n ?? 0;
   }

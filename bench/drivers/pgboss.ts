@@ -1,6 +1,15 @@
 import pg from 'pg';
 import { type ConstructorOptions, type Job, PgBoss, type WorkOptions } from 'pg-boss';
-import { type JobHandler, NOOP_TASK, type QueueDriver, type StopWorker } from './types.ts';
+import {
+  type JobHandler,
+  type JobShape,
+  MIXED_NAMES,
+  type MixedJob,
+  NOOP_TASK,
+  type QueueDriver,
+  qualifiedName,
+  type StopWorker,
+} from './types.ts';
 import { installedVersion } from './version.ts';
 
 const version = installedVersion('pg-boss');
@@ -24,6 +33,15 @@ export type PgBossProfile = 'default' | 'tuned';
 const QUEUE = NOOP_TASK;
 const TUNED_BATCH_SIZE = 16;
 
+/**
+ * The mixed queue. A pg-boss queue has one name, and `work()` takes one queue, with its own
+ * `localConcurrency` (pg-boss 12 has no concurrency shared across queues), so each (namespace,
+ * task) pair is a queue (qualifiedName: 15) with one work() call; the concurrency is split evenly
+ * among them, at least one worker each: 15 handlers at once at concurrency 16, where the others
+ * run 16. Priority in pg-boss is "higher first", as in Eventix, but orders a queue's jobs only.
+ */
+const mixedWorkersPerQueue = (concurrency: number) => Math.max(1, Math.floor(concurrency / MIXED_NAMES.length));
+
 export class PgBossDriver implements QueueDriver {
   readonly key: string;
   readonly name: string;
@@ -32,8 +50,13 @@ export class PgBossDriver implements QueueDriver {
 
   private boss: PgBoss | undefined;
   private inspect: pg.Pool | undefined;
-  private working = false;
+  /** The queues a worker is working, so that stopping (once) and teardown know what to offWork. */
+  private readonly working = new Set<string>();
   private readonly warned = new Set<string>();
+  /** The mixed queues' creation, once, when the mixed scenario first needs them (never for noop-only runs). */
+  private mixedQueues: Promise<void> | undefined;
+  /** Whether a mixed worker has run: the notes and config then describe it too. */
+  private mixed = false;
 
   /** At its defaults pg-boss fetches one job per 2 s poll and worker (about 32/s here): 2,000 jobs a round keep a round near a minute. */
   readonly throughputJobs: number | undefined;
@@ -72,23 +95,108 @@ export class PgBossDriver implements QueueDriver {
     );
   }
 
+  async enqueueMixed(jobs: readonly MixedJob[]): Promise<void> {
+    await this.ensureMixedQueues();
+    // insert() takes one queue: one call per queue, in the order the names first appear.
+    const byQueue = new Map<string, { data: { id: number }; priority: number }[]>();
+    for (const { id, task, namespace, priority } of jobs) {
+      const name = qualifiedName(namespace, task);
+      const list = byQueue.get(name) ?? [];
+      list.push({ data: { id }, priority });
+      byQueue.set(name, list);
+    }
+    for (const [name, list] of byQueue) await this.instance().insert(name, list);
+  }
+
   async enqueueOne(id: number): Promise<void> {
     await this.instance().send(QUEUE, { id });
   }
 
-  async startWorker(concurrency: number, onJob: JobHandler): Promise<StopWorker> {
+  async startWorker(concurrency: number, onJob: JobHandler, shape: JobShape = 'noop'): Promise<StopWorker> {
     const boss = this.instance();
-    const tuned = this.profile === 'tuned';
-    const options: WorkOptions = {
-      localConcurrency: concurrency,
-      pollingIntervalSeconds: PGBOSS_MIN_POLLING_SECONDS,
-      ...(tuned ? { batchSize: TUNED_BATCH_SIZE, burstWhenBatchFull: true } : {}),
+    const mixed = shape === 'mixed';
+    if (mixed) await this.ensureMixedQueues();
+    const names = mixed ? MIXED_NAMES : [QUEUE];
+    const options = this.workOptions(mixed ? mixedWorkersPerQueue(concurrency) : concurrency);
+    this.mixed ||= mixed;
+    this.describe(concurrency);
+    // Each worker gets an array (length ≤ batchSize) and runs its jobs one after another, so that
+    // at most localConcurrency handlers per queue (the bench's concurrency, or its share of it on
+    // the mixed queues) run at once, as in every other system: run together, jobs that wait (the
+    // io scenario) would have concurrency × batchSize in flight.
+    const handler = async (jobs: Job<{ id: number }>[]) => {
+      for (const job of jobs) await onJob(job.data.id);
     };
+    const mine: string[] = [];
+    const stop = async () => {
+      const working = mine.filter((name) => this.working.delete(name));
+      await Promise.all(working.map((name) => boss.offWork(name, { wait: true })));
+    };
+    try {
+      for (const name of names) {
+        await boss.work<{ id: number }>(name, options, handler);
+        mine.push(name);
+        this.working.add(name);
+      }
+    } catch (err) {
+      await stop();
+      throw err;
+    }
+    return stop;
+  }
+
+  async remaining(): Promise<number> {
+    if (!this.inspect) throw new Error('pg-boss driver is not set up');
+    const { rows } = await this.inspect.query<{ n: number }>(
+      `select count(*)::int as n from pgboss.job where name = any($1::text[]) and state in ('created', 'retry', 'active')`,
+      [[QUEUE, ...MIXED_NAMES]],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  async teardown(): Promise<void> {
+    const boss = this.boss;
+    this.boss = undefined;
+    this.working.clear();
+    if (boss) await boss.stop({ graceful: true, close: true, timeout: 10_000 }).catch(() => {});
+    const inspect = this.inspect;
+    this.inspect = undefined;
+    await inspect?.end();
+  }
+
+  private workOptions(localConcurrency: number): WorkOptions {
+    return {
+      localConcurrency,
+      pollingIntervalSeconds: PGBOSS_MIN_POLLING_SECONDS,
+      ...(this.profile === 'tuned' ? { batchSize: TUNED_BATCH_SIZE, burstWhenBatchFull: true } : {}),
+    };
+  }
+
+  /**
+   * The mixed queues, with the no-op queue's options; created at first use, so that the no-op
+   * phases run against a pg-boss holding one queue, as before (its maintenance visits every queue).
+   */
+  private ensureMixedQueues(): Promise<void> {
+    const boss = this.instance();
+    const options = this.profile === 'tuned' ? { notify: true } : {};
+    this.mixedQueues ??= (async () => {
+      for (const name of MIXED_NAMES) await boss.createQueue(name, options);
+    })();
+    return this.mixedQueues;
+  }
+
+  /** Notes and config for the workers started so far: the no-op worker's, and the mixed ones' if they ran. */
+  private describe(concurrency: number): void {
+    const tuned = this.profile === 'tuned';
+    const perQueue = mixedWorkersPerQueue(concurrency);
     this.config = {
       constructor: tuned ? { useListenNotify: true } : {},
       createQueue: tuned ? { notify: true } : {},
-      work: options,
+      work: this.workOptions(concurrency),
       poolMax: '10 (default)',
+      ...(this.mixed
+        ? { mixed: { queues: MIXED_NAMES, work: this.workOptions(perQueue), handlersAtOnce: perQueue * MIXED_NAMES.length } }
+        : {}),
     };
     this.notes.splice(
       0,
@@ -97,38 +205,12 @@ export class PgBossDriver implements QueueDriver {
         ? `work({ localConcurrency: ${concurrency}, batchSize: ${TUNED_BATCH_SIZE}, burstWhenBatchFull: true, pollingIntervalSeconds: ${PGBOSS_MIN_POLLING_SECONDS} }), new PgBoss({ useListenNotify: true }), createQueue({ notify: true }); each worker runs its batch's jobs one after another, so at most ${concurrency} handlers run at once`
         : `work({ localConcurrency: ${concurrency}, pollingIntervalSeconds: ${PGBOSS_MIN_POLLING_SECONDS} }) — ${PGBOSS_MIN_POLLING_SECONDS} s is pg-boss's minimum; everything else default: batchSize 1, LISTEN/NOTIFY off (opt-in in pg-boss 12), so an idle worker only sees a job at its next poll and each worker waits out the interval after every fetch`,
       'bulk: insert(); single: send(); one PgBoss instance produces and works (pool max 10, default)',
+      ...(this.mixed
+        ? [
+            `mixed: ${MIXED_NAMES.length} queues '<namespace>/<task>' (one name per queue, no namespaces), created${tuned ? ' with { notify: true }' : ' with the defaults'}, as the no-op queue is; one work() per queue with localConcurrency ${perQueue} and otherwise the same options, so at most ${perQueue * MIXED_NAMES.length} handlers at once against the others' ${concurrency} (work() takes one queue; no concurrency shared across queues); insert() per queue with priority p (higher first, but only within a queue)`,
+          ]
+        : []),
     );
-    // Each worker gets an array (length ≤ batchSize) and runs its jobs one after another, so that
-    // at most localConcurrency (= the bench's concurrency) handlers run at once, as in every other
-    // system: run together, jobs that wait (the io scenario) would have concurrency × batchSize in flight.
-    await boss.work<{ id: number }>(QUEUE, options, async (jobs: Job<{ id: number }>[]) => {
-      for (const job of jobs) await onJob(job.data.id);
-    });
-    this.working = true;
-    return async () => {
-      if (!this.working) return;
-      this.working = false;
-      await boss.offWork(QUEUE, { wait: true });
-    };
-  }
-
-  async remaining(): Promise<number> {
-    if (!this.inspect) throw new Error('pg-boss driver is not set up');
-    const { rows } = await this.inspect.query<{ n: number }>(
-      `select count(*)::int as n from pgboss.job where name = $1 and state in ('created', 'retry', 'active')`,
-      [QUEUE],
-    );
-    return rows[0]?.n ?? 0;
-  }
-
-  async teardown(): Promise<void> {
-    const boss = this.boss;
-    this.boss = undefined;
-    this.working = false;
-    if (boss) await boss.stop({ graceful: true, close: true, timeout: 10_000 }).catch(() => {});
-    const inspect = this.inspect;
-    this.inspect = undefined;
-    await inspect?.end();
   }
 
   private instance(): PgBoss {
