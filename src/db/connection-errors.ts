@@ -64,15 +64,28 @@ export function reconnectDelay(attempt: number, opts: { baseMs?: number; maxMs?:
  * 'error' with no listener, and an unlistened 'error' ends the process. The statement in flight,
  * or the next one, fails anyway, and release() discards a client that is no longer queryable, so
  * the event needs no handling beyond being listened to.
+ *
+ * The listener goes on inside pg-pool's callback, not after an `await`: pg parses every message
+ * of a TCP chunk in one go, so a FATAL that arrives in the same chunk as the ReadyForQuery ending
+ * a new connection's startup (a backend told to terminate just as it came up) is emitted before
+ * any promise continuation could run. A restart under a 100 ms scheduler hit that window about
+ * once in fifteen runs.
  */
-export async function connectClient(pool: Pick<pg.Pool, 'connect'>): Promise<pg.PoolClient> {
-  const client = await pool.connect();
-  const ignore = () => {};
-  client.on('error', ignore);
-  const release = client.release;
-  client.release = (err?: Error | boolean) => {
-    client.off('error', ignore);
-    release.call(client, err);
-  };
-  return client;
+export function connectClient(pool: Pick<pg.Pool, 'connect'>): Promise<pg.PoolClient> {
+  return new Promise((resolve, reject) => {
+    pool.connect((err, client) => {
+      if (err || !client) {
+        reject(err ?? new Error('the pool returned no client'));
+        return;
+      }
+      const ignore = () => {};
+      client.on('error', ignore);
+      const release = client.release;
+      client.release = (releaseError?: Error | boolean) => {
+        client.off('error', ignore);
+        release.call(client, releaseError);
+      };
+      resolve(client);
+    });
+  });
 }
