@@ -1,6 +1,6 @@
 import { type Executor, run } from '../db/executor.ts';
 import { type ClaimOptions, claimCtes, memoize, namespaceArray } from './claim.ts';
-import { type Completion, completeCtes, completionPayload } from './complete.ts';
+import { type Completion, completeCtes, completionPayload, completionTargets } from './complete.ts';
 import type { Lease } from './ownership.ts';
 import { type ClaimedTask, rowFromJson, toClaimedTask } from './task.ts';
 
@@ -22,7 +22,7 @@ export interface StartRecord extends Omit<Lease, 'workerId'> {
  */
 const completeAndClaimSql = memoize(
   (namespaces: number) => `
-with ${completeCtes({ workerId: '$1', payload: '$2', uids: '$6' })},
+with ${completeCtes({ workerId: '$1', payload: '$2', deleteUids: '$10', updateUids: '$6' })},
 starts as (
   select * from jsonb_to_recordset($8::jsonb) as s(uid uuid, token bigint, started_at timestamptz)
 ), started as (
@@ -32,7 +32,7 @@ starts as (
     and t.status = 'processing' and t.worker_id = $1 and t.fencing_token = starts.token and t.started_at is null
   returning t.uid
 ),
-${claimCtes({ namespaces: namespaceArray(10, namespaces), tasks: '$3', limit: '$4', start: '$7', workerId: '$1', leaseSeconds: '$5' })}
+${claimCtes({ namespaces: namespaceArray(11, namespaces), tasks: '$3', limit: '$4', start: '$7', workerId: '$1', leaseSeconds: '$5' })}
 select uid, null::json as claimed from deleted
 union all select uid, null::json from updated
 union all select null::uuid, null::json from started
@@ -50,6 +50,7 @@ export async function completeAndClaim(
   const payload = completionPayload(items, opts.resultsChecked);
   const starts = opts.starts ?? [];
   const namespaces = [...new Set(next.namespaces)];
+  const { deleteUids, updateUids } = completionTargets(items);
   const rows = await run<{ uid: string | null; claimed: Record<string, unknown> | null }>(
     ex,
     completeAndClaimSql(namespaces.length),
@@ -59,10 +60,11 @@ export async function completeAndClaim(
       [...new Set(next.tasks)],
       Math.max(0, next.limit),
       next.leaseSeconds,
-      items.map((i) => i.uid),
+      updateUids,
       Math.max(0, next.start ?? next.limit),
       JSON.stringify(starts.map((s) => ({ uid: s.uid, token: s.fencingToken, started_at: s.startedAt.toISOString() }))),
       starts.map((s) => s.uid),
+      deleteUids,
       ...namespaces,
     ],
     `eventix_complete_and_claim_n${namespaces.length}`,

@@ -19,12 +19,12 @@ import { explainLoss, type Lease } from './ownership.ts';
  * predicate is now `lease_expires_at is not null` (migration 0012), which nothing here implies.
  */
 /** The completion as CTEs `input`, `deleted` and `updated` over the given placeholders; reused by completeAndClaim. */
-export function completeCtes(p: { workerId: string; payload: string; uids: string }): string {
+export function completeCtes(p: { workerId: string; payload: string; deleteUids: string; updateUids: string }): string {
   return `input as (
   select * from jsonb_to_recordset(${p.payload}::jsonb) as x(uid uuid, token bigint, result jsonb, started_at timestamptz)
 ), deleted as (
   delete from tasks t using input
-  where t.uid = any(${p.uids}::uuid[]) and t.uid = input.uid
+  where t.uid = any(${p.deleteUids}::uuid[]) and t.uid = input.uid
     and t.status = 'processing' and t.worker_id = ${p.workerId} and t.fencing_token = input.token
     and not t.store_result
   returning t.uid, t.namespace
@@ -43,7 +43,7 @@ export function completeCtes(p: { workerId: string; payload: string; uids: strin
     expires_at = case when t.result_expires is null then null else now() + make_interval(secs => t.result_expires) end,
     revision = t.revision + 1
   from input
-  where t.uid = any(${p.uids}::uuid[]) and t.uid = input.uid
+  where t.uid = any(${p.updateUids}::uuid[]) and t.uid = input.uid
     and t.status = 'processing' and t.worker_id = ${p.workerId} and t.fencing_token = input.token
     and t.store_result
   returning t.uid, t.namespace
@@ -51,12 +51,20 @@ export function completeCtes(p: { workerId: string; payload: string; uids: strin
 }
 
 const COMPLETE_MANY_SQL = `
-with ${completeCtes({ workerId: '$1', payload: '$2', uids: '$3' })}
+with ${completeCtes({ workerId: '$1', payload: '$2', deleteUids: '$3', updateUids: '$3' })}
 select uid, namespace from deleted union all select uid, namespace from updated
 `;
 
 export interface Completion extends Lease {
   result?: unknown;
+  /**
+   * The task's store_result, when the caller has its claimed row (the worker does). Known, the
+   * uid is looked up only by the part of the statement that can match it: kept tasks are updated,
+   * the others deleted, and each part is one probe of the uid index per task it is given. Unknown,
+   * both parts look. The parts still check store_result themselves, so a wrong value can only
+   * leave the task unfinished, never finish it the wrong way.
+   */
+  storeResult?: boolean | undefined;
   /** When a task from the worker's local buffer started, if that start is not recorded yet. */
   startedAt?: Date | undefined;
 }
@@ -72,6 +80,20 @@ export function checkResult(result: unknown): unknown {
   const issue = jsonFieldIssue(result, 'result');
   if (issue) throw new ValidationError([issue]);
   return result;
+}
+
+/** The uids each part of the completion looks up: see Completion.storeResult. */
+export function completionTargets(items: readonly Pick<Completion, 'uid' | 'storeResult'>[]): {
+  deleteUids: string[];
+  updateUids: string[];
+} {
+  const deleteUids: string[] = [];
+  const updateUids: string[] = [];
+  for (const i of items) {
+    if (i.storeResult !== true) deleteUids.push(i.uid);
+    if (i.storeResult !== false) updateUids.push(i.uid);
+  }
+  return { deleteUids, updateUids };
 }
 
 /**

@@ -27,6 +27,8 @@ interface Pending {
   result: unknown;
   /** Set for a task started from the local buffer: the completion counts its attempt if its start was not recorded. */
   startedAt: Date | undefined;
+  /** The task's store_result, from its claimed row: which of the statement's two parts looks for it. */
+  storeResult: boolean | undefined;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -70,7 +72,7 @@ export class Completer {
    * a batch is one statement, and one bad result in it would fail every task flushed alongside.
    * The caller fails just this attempt, as if its handler had thrown.
    */
-  complete(uid: string, fencingToken: number, result: unknown, startedAt?: Date): Promise<void> {
+  complete(uid: string, fencingToken: number, result: unknown, startedAt?: Date, storeResult?: boolean): Promise<void> {
     let checked: unknown;
     try {
       checked = checkResult(result);
@@ -85,7 +87,7 @@ export class Completer {
       unsent.resolve();
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ uid, fencingToken, result: checked, startedAt, resolve, reject });
+      this.queue.push({ uid, fencingToken, result: checked, startedAt, storeResult, resolve, reject });
       this.schedulePump();
     });
   }

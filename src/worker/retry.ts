@@ -24,7 +24,7 @@ export async function completeRetrying(
   const giveUpAt = Date.now() + opts.leaseSeconds * 1000;
   for (let attempt = 1; ; attempt++) {
     try {
-      await completer.complete(task.uid, task.fencingToken, result, opts.startedAt);
+      await completer.complete(task.uid, task.fencingToken, result, opts.startedAt, task.storeResult);
       return;
     } catch (err) {
       if (!isConnectionError(err) || opts.abort.aborted || Date.now() >= giveUpAt) throw err;
