@@ -1,5 +1,6 @@
 import { MIXED_NAMES, MIXED_NAMESPACES, MIXED_TASKS } from './drivers/types.ts';
 import type { Options } from './options.ts';
+import { AUTOVACUUM_WAIT_MS } from './quiet.ts';
 import { IO_MS, PROCESSES } from './scenarios.ts';
 
 /**
@@ -25,6 +26,7 @@ export const METHODOLOGY = {
     'enqueueRounds rounds; in each, every system in a random order gets a fresh database, an untimed warm-up batch, then N no-op jobs bulk-enqueued in batches (timed); enqueue/s is the median of the rounds (all rates in samples)',
   throughput:
     "rounds rounds; in each, every system in turn (rotated each round; no other system working meanwhile) bulk-enqueues N no-op jobs (untimed; fewer for a system that declares throughputJobs), then starts one in-process worker with the given concurrency; a round's rate = jobs / (worker start → all its handlers ran and the database shows none unfinished); processed/s is the median of the rounds, and each processed/s ratio the median over rounds of the two systems' rates in the same round. Round 1 runs in a fresh database after a warm-up; later rounds in the same database, its finished rows kept",
+  quiet: `before every timed processing round (throughput, io, mixed, processes; not the warm-ups): CHECKPOINT (skipped when the role may not), then a wait, polled every 50 ms, until no autovacuum worker runs, at most ${AUTOVACUUM_WAIT_MS / 1000} s; so no checkpoint falls inside a round, and no vacuum of what the previous round churned shares the cores with the next (bench/quiet.ts)`,
   latency:
     'one job at a time to an idle worker: time from the submit call to the handler starting (same process, monotonic clock); all systems idle side by side and take turns in a random order each round; a uniform random pause of [0, gapMs) after each submission',
   exactlyOnce:

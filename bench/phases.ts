@@ -2,9 +2,10 @@
 import { performance } from 'node:perf_hooks';
 import { type JobShape, mixedJob, type QueueDriver, type StopWorker } from './drivers/types.ts';
 import { StallError, type Tracker } from './exactly-once.ts';
-import { startWorker } from './lifecycle.ts';
+import { live, startWorker } from './lifecycle.ts';
 import type { Options } from './options.ts';
 import { progress } from './progress.ts';
+import { quiesce } from './quiet.ts';
 import { sleep, withTimeout } from './wait.ts';
 
 /** Polls until the database shows no unfinished job: a handler having started is not the job being done. */
@@ -46,6 +47,8 @@ export async function enqueuePhase(driver: QueueDriver, ids: number[], batch: nu
 export interface PhaseWorkers {
   start?: () => Promise<StopWorker>;
   signal?: AbortSignal;
+  /** Settle the server before the clock starts (bench/quiet.ts); off for untimed warm-ups. */
+  quiet?: boolean;
 }
 
 /** Start a worker on the enqueued `ids` and time it until every one has run and is recorded finished. */
@@ -55,8 +58,9 @@ export async function processPhase(
   ids: number[],
   opts: Options,
   label: string | undefined,
-  { start = () => startWorker(driver, opts.concurrency, tracker), signal }: PhaseWorkers = {},
+  { start = () => startWorker(driver, opts.concurrency, tracker), signal, quiet = true }: PhaseWorkers = {},
 ) {
+  if (quiet) await quiesce(live.admin);
   const lo = ids[0] as number;
   const hi = lo + ids.length;
   tracker.beginRange(lo, hi);

@@ -106,7 +106,7 @@ async function inProcesses(run: Run, jobs: number, url: string, opts: Options) {
     if (opts.warmup > 0) {
       const warm = tracker.issue(Math.min(opts.warmup, jobs));
       await enqueuePhase(driver, warm, opts.batch, undefined);
-      await processPhase(driver, tracker, warm, opts, undefined, { start: async () => async () => {}, signal: pool.signal });
+      await processPhase(driver, tracker, warm, opts, undefined, { start: async () => async () => {}, signal: pool.signal, quiet: false });
     }
     const ids = tracker.issue(jobs);
     return await processPhase(driver, tracker, ids, opts, undefined, {
@@ -177,7 +177,9 @@ class WorkerProcesses {
   }
 
   private spawnOne(n: number, count: number): Child {
-    const proc = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT, this.key, String(this.concurrency)], {
+    // BENCH_CPU_PROF=<dir>: each worker process writes a V8 CPU profile there when it exits.
+    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    const proc = spawn(process.execPath, [...profile, '--import', 'tsx', WORKER_SCRIPT, this.key, String(this.concurrency)], {
       // Same process group: Ctrl-C in the terminal reaches the children too; cleanup kills the rest.
       detached: false,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

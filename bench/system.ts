@@ -59,7 +59,7 @@ export async function throughputOf(key: string, serverUrl: string, admin: pg.Cli
       progress(`${label}: warm-up (${opts.warmup} bulk jobs, 10 single submissions)`);
       const warm = tracker.issue(opts.warmup);
       await enqueuePhase(driver, warm, opts.batch, undefined);
-      await processPhase(driver, tracker, warm, opts, undefined);
+      await processPhase(driver, tracker, warm, opts, undefined, { quiet: false });
       await latencyPhase(driver, tracker, 10, Math.min(opts.gapMs, 50), opts);
     }
 
