@@ -2,7 +2,7 @@ import { type Executor, run } from '../db/executor.ts';
 import { type ClaimOptions, claimCtes, memoize, namespaceArray } from './claim.ts';
 import { type Completion, completeCtes, completionPayload, completionTargets } from './complete.ts';
 import type { Lease } from './ownership.ts';
-import { type ClaimedTask, rowFromJson, toClaimedTask } from './task.ts';
+import { type ClaimedTask, claimedFromJsonArray, claimedJsonArraySql } from './task.ts';
 
 /** A task the worker started from its local buffer: its attempt is counted when this is recorded. */
 export interface StartRecord extends Omit<Lease, 'workerId'> {
@@ -18,7 +18,8 @@ export interface StartRecord extends Omit<Lease, 'workerId'> {
  * None can touch another's rows: completions and starts are disjoint `processing` rows (the
  * completer never sends both for one task), and the claim only reads `scheduled`/`retry` ones.
  *
- * The claimed rows travel as row_to_json, because the parts return different shapes.
+ * The claimed rows travel as one JSON array each (claimedJsonArraySql), because the parts return
+ * different shapes.
  */
 const completeAndClaimSql = memoize(
   (namespaces: number) => `
@@ -36,7 +37,7 @@ ${claimCtes({ namespaces: namespaceArray(11, namespaces), tasks: '$3', limit: '$
 select uid, null::json as claimed from deleted
 union all select uid, null::json from updated
 union all select null::uuid, null::json from started
-union all select uid, row_to_json(claimed) from claimed
+union all select uid, ${claimedJsonArraySql('claimed')} from claimed
 `,
 );
 
@@ -51,7 +52,7 @@ export async function completeAndClaim(
   const starts = opts.starts ?? [];
   const namespaces = [...new Set(next.namespaces)];
   const { deleteUids, updateUids } = completionTargets(items);
-  const rows = await run<{ uid: string | null; claimed: Record<string, unknown> | null }>(
+  const rows = await run<{ uid: string | null; claimed: unknown[] | null }>(
     ex,
     completeAndClaimSql(namespaces.length),
     [
@@ -72,7 +73,7 @@ export async function completeAndClaim(
   const completed = new Set<string>();
   const claimed: ClaimedTask[] = [];
   for (const r of rows) {
-    if (r.claimed) claimed.push(toClaimedTask(rowFromJson(r.claimed)));
+    if (r.claimed) claimed.push(claimedFromJsonArray(r.claimed));
     else if (r.uid) completed.add(r.uid);
   }
   claimed.sort((a, b) => b.priority - a.priority || a.eta.getTime() - b.eta.getTime());
