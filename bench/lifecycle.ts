@@ -25,6 +25,8 @@ export const live = {
   children: new Set<ChildProcess>(),
   databases: new Set<string>(),
   admin: undefined as pg.Client | undefined,
+  /** The server's URL (any database): quiesce connects to each bench database through it. */
+  serverUrl: undefined as string | undefined,
   server: undefined as EmbeddedPostgres | undefined,
   tmpDir: undefined as string | undefined,
   keepDbs: false,
@@ -103,6 +105,7 @@ export async function openServer(): Promise<BenchServer> {
   const admin = new pg.Client({ connectionString: url, application_name: 'eventix-bench-admin' });
   admin.on('error', (err) => progress(`admin connection: ${err.message}`));
   live.admin = admin;
+  live.serverUrl = url;
   await admin.connect();
   const settings = (await admin.query<Record<string, string>>(SETTINGS_SQL)).rows[0] ?? {};
   return { url, description, admin, settings };
@@ -140,6 +143,7 @@ export async function cleanup(): Promise<void> {
     }
     live.databases.clear();
     live.admin = undefined;
+    live.serverUrl = undefined;
     await step('closing admin connection', () => admin.end());
   }
   const server = live.server;

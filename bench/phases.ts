@@ -60,7 +60,7 @@ export async function processPhase(
   label: string | undefined,
   { start = () => startWorker(driver, opts.concurrency, tracker), signal, quiet = true }: PhaseWorkers = {},
 ) {
-  if (quiet) await quiesce(live.admin);
+  if (quiet) await quiesce({ admin: live.admin, serverUrl: live.serverUrl, databases: live.databases });
   const lo = ids[0] as number;
   const hi = lo + ids.length;
   tracker.beginRange(lo, hi);

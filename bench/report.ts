@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { HttpResult } from './http.ts';
 import { COMMON_DRIVING, METHODOLOGY, RATIO_CONVENTION, runCaption, scenarioCaption } from './methodology.ts';
 import { type Options, PEERS_OF_RECORD } from './options.ts';
+import { vacuumMs } from './quiet.ts';
 import { summarize } from './stats.ts';
 import type { SystemResult } from './system.ts';
 
@@ -126,6 +127,10 @@ export function printReport(ctx: ReportContext, results: SystemResult[], rat: Ra
     );
   }
   printScenarios(opts, results, rat);
+  if (vacuumMs.size) {
+    const each = [...vacuumMs].map(([db, ms]) => `${db} ${(ms / 1000).toFixed(2)} s`).join(', ');
+    console.log(`\nVACUUM between rounds (bench/quiet.ts; in no rate), summed over the run per database: ${each}`);
+  }
   if (http) {
     console.log(`\nEventix HTTP API — ${http.connections} connections, ${http.seconds} s per phase (autocannon in a worker thread)\n`);
     console.log(
@@ -183,6 +188,7 @@ export async function writeJsonReport(
     },
     methodology: METHODOLOGY,
     results,
+    vacuumMs: Object.fromEntries(vacuumMs),
     ratios: rat ?? null,
     http: http ?? null,
   };
