@@ -27,12 +27,10 @@ export interface Quiesce {
 /**
  * VACUUM every bench database, CHECKPOINT, then wait until no autovacuum worker runs.
  *
- * Why: rounds are a couple of seconds long, and what the previous round left landed in the next.
- * Autovacuum starts up to a naptime (10 s on the embedded server) after a round has made a table
- * worth vacuuming, so it ran inside whichever round came next: with only Eventix and tuned
- * graphile-worker in a run, graphile-worker always followed Eventix and processed 8,800–9,400
- * no-op jobs/s, against 15,400 in a run of all five systems where it never directly followed
- * Eventix. A checkpoint falling inside a round flushed every dirty buffer on the same disk. Now
+ * Why: rounds are a couple of seconds long, and what the previous round left could land in the
+ * next. Autovacuum starts up to a naptime (10 s on the embedded server) after a round has made a
+ * table worth vacuuming, so it could run inside whichever round came next, and a checkpoint
+ * falling inside a round flushed every dirty buffer on the same disk. Now
  * each round starts on vacuumed tables, right after a checkpoint (checkpoint_timeout is minutes,
  * so none falls due inside a round; each round pays the same full-page writes after one), and
  * the vacuum is timed per database into `vacuumMs`. Autovacuum that a round's own writes start
