@@ -51,7 +51,7 @@ export function completeCtes(p: { workerId: string; payload: string; deleteUids:
 }
 
 const COMPLETE_MANY_SQL = `
-with ${completeCtes({ workerId: '$1', payload: '$2', deleteUids: '$3', updateUids: '$3' })}
+with ${completeCtes({ workerId: '$1', payload: '$2', deleteUids: '$3', updateUids: '$4' })}
 select uid, namespace from deleted union all select uid, namespace from updated
 `;
 
@@ -119,10 +119,11 @@ export async function completeBatch(
 ): Promise<Map<string, string>> {
   if (items.length === 0) return new Map();
   const payload = completionPayload(items, opts.resultsChecked);
+  const { deleteUids, updateUids } = completionTargets(items);
   const rows = await run<{ uid: string; namespace: string }>(
     ex,
     COMPLETE_MANY_SQL,
-    [workerId, JSON.stringify(payload), items.map((i) => i.uid)],
+    [workerId, JSON.stringify(payload), deleteUids, updateUids],
     'eventix_complete',
   );
   return new Map(rows.map((r) => [r.uid, r.namespace]));

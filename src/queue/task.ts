@@ -40,6 +40,9 @@ export const toClaimedTask: (r: TaskRowRaw) => ClaimedTask = compileRecord(
   [...fromRow, ['fencingToken', read('r', 'fencing_token')]],
 );
 
+/** The fields of a ClaimedTask in the order claimedJsonArraySql lists their columns. */
+const CLAIMED_KEYS = [...TASK_KEYS, 'fencingToken' as const];
+
 /**
  * A claimed row as one JSON array: Task's columns in TASK_KEYS order, then the fencing token. For
  * statements whose parts return different shapes (completeAndClaim), where the row must travel as
@@ -48,16 +51,13 @@ export const toClaimedTask: (r: TaskRowRaw) => ClaimedTask = compileRecord(
  * 4-process bench the worker spent 14 % of its CPU on the result rows.
  */
 export function claimedJsonArraySql(alias: string): string {
-  return `json_build_array(${[...TASK_KEYS.map(snakeCase), 'fencing_token'].map((c) => `${alias}.${c}`).join(', ')})`;
+  return `json_build_array(${CLAIMED_KEYS.map((k) => `${alias}.${snakeCase(k)}`).join(', ')})`;
 }
 
 /** claimedJsonArraySql's array → ClaimedTask, timestamps as Dates (JSON carries them as ISO 8601 text). */
 export const claimedFromJsonArray: (a: unknown[]) => ClaimedTask = compileRecord(
   ['a'],
-  [
-    ...TASK_KEYS.map((k, i) => [k, isDateField(k) ? `(a[${i}] === null ? null : new Date(a[${i}]))` : `a[${i}]`] as const),
-    ['fencingToken', `a[${TASK_KEYS.length}]`],
-  ],
+  CLAIMED_KEYS.map((k, i) => [k, isDateField(k) ? `(a[${i}] === null ? null : new Date(a[${i}]))` : `a[${i}]`] as const),
 );
 
 const TIMESTAMPS = (Object.keys(TASK_COLUMNS) as (keyof typeof TASK_COLUMNS)[]).filter(isDateField).map(snakeCase);

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { TaskNotFound } from '../../src/errors.ts';
 import { completeAndClaim } from '../../src/queue/complete-and-claim.ts';
-import { claim, getTask, submitMany } from '../../src/queue/index.ts';
+import { claim, completeMany, getTask, submitMany } from '../../src/queue/index.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 
 /**
@@ -92,6 +92,33 @@ describe('completion targets', () => {
     for (const t of [kept, dropped]) {
       expect(await getTask(db().pool, t.uid)).toMatchObject({ status: 'processing', workerId: W, attempts: 1 });
     }
+  });
+
+  it('completeMany takes the same hint: a wrong one finishes nothing, the right one finishes both', async () => {
+    const [kept, dropped] = await running([true, false]);
+    if (!kept || !dropped) throw new Error('two tasks claimed');
+    const items = (hint: (s: boolean) => boolean) => [
+      { uid: kept.uid, fencingToken: kept.fencingToken, result: 'k', storeResult: hint(true) },
+      { uid: dropped.uid, fencingToken: dropped.fencingToken, result: 'd', storeResult: hint(false) },
+    ];
+    expect(
+      (
+        await completeMany(
+          db().pool,
+          W,
+          items((s) => !s),
+        )
+      ).size,
+    ).toBe(0);
+    expect(
+      await completeMany(
+        db().pool,
+        W,
+        items((s) => s),
+      ),
+    ).toEqual(new Set([kept.uid, dropped.uid]));
+    expect(await getTask(db().pool, kept.uid)).toMatchObject({ status: 'done', result: 'k' });
+    await expect(getTask(db().pool, dropped.uid)).rejects.toThrow(TaskNotFound);
   });
 
   /** Index entries of tasks_uid_key read so far, this backend's included (flushed first: see lease-index.test.ts). */
