@@ -94,12 +94,29 @@ export const claimOut = z.object({ tasks: z.array(claimedTaskOut) }).meta({ id: 
 
 const leaseFields = { worker_id: workerId, fencing_token: z.number().int().min(1) };
 export const heartbeatBody = z
-  .strictObject({ ...leaseFields, lease_seconds: z.number().int().min(LEASE_MIN).max(LEASE_MAX).optional() })
+  .strictObject({
+    ...leaseFields,
+    lease_seconds: z
+      .number()
+      .int()
+      .min(LEASE_MIN)
+      .max(LEASE_MAX)
+      .optional()
+      .describe('The new lease, from now. Omitted: the length the claim (or the last heartbeat that named one) gave.'),
+  })
   .meta({ id: 'Heartbeat' });
 export const heartbeatOut = z
   .object({ lease_expires_at: z.string().nullable(), cancel_requested: z.boolean() })
   .meta({ id: 'HeartbeatResult' });
 export const completeBody = z.strictObject({ ...leaseFields, result: jsonValue.optional() }).meta({ id: 'Complete' });
+export const releaseBody = z.strictObject(leaseFields).meta({ id: 'Release' });
+export const releaseOut = z
+  .object({
+    status: z
+      .enum(TASK_STATUSES)
+      .describe('scheduled or retry: due again at once, the attempt not counted; cancelled if a cancel was requested meanwhile.'),
+  })
+  .meta({ id: 'ReleaseResult' });
 export const failBody = z
   .strictObject({
     ...leaseFields,

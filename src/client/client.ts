@@ -12,6 +12,8 @@ import type {
   listQuery,
   namespacesOut,
   problemOut,
+  releaseBody,
+  releaseOut,
   statsOut,
   submitBody,
   submitResultOut,
@@ -50,6 +52,8 @@ export type CompleteRequest = z.input<typeof completeBody>;
 export type CompleteResponse = { status: Extract<TaskStatusJson, 'done'> };
 export type FailRequest = z.input<typeof failBody>;
 export type FailResponse = z.infer<typeof failOut>;
+export type ReleaseRequest = z.input<typeof releaseBody>;
+export type ReleaseResponse = z.infer<typeof releaseOut>;
 /** RFC 9457 problem details; domain errors add `code` (e.g. 'LeaseLost') and their details. */
 export type ProblemJson = z.infer<typeof problemOut> & { code?: string; [extension: string]: unknown };
 
@@ -264,6 +268,14 @@ export class EventixClient {
   /** End an attempt in failure: the answer says whether it will be retried (`retry`), `error`, or `cancelled`. */
   fail(uid: string, body: FailRequest, opts?: RequestOptions): Promise<FailResponse> {
     return this.request('POST', `/tasks/${seg(uid)}/fail`, { body, ...opts });
+  }
+
+  /**
+   * Hand a claimed task back at shutdown: due again at once, the attempt not counted. A 409 means
+   * it is no longer ours (nothing to hand back).
+   */
+  release(uid: string, body: ReleaseRequest, opts?: RequestOptions): Promise<ReleaseResponse> {
+    return this.request('POST', `/tasks/${seg(uid)}/release`, { body, ...opts });
   }
 
   // ── transport ──────────────────────────────────────────────────────────────────────────────

@@ -21,6 +21,8 @@ export {
   type ListFilters,
   type NamespacesJson,
   type ProblemJson,
+  type ReleaseRequest,
+  type ReleaseResponse,
   type RequestOptions,
   type StatsJson,
   type SubmitRequest,

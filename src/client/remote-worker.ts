@@ -28,7 +28,7 @@ export interface RemoteWorkerOptions {
   waitSeconds?: number;
   /** Between heartbeats of a running task. Default a third of the lease. */
   heartbeatIntervalMs?: number;
-  /** How long stop() lets running tasks finish before abandoning them to the server's rescue. Default 30 s. */
+  /** How long stop() lets running tasks finish before handing them back to the queue. Default 30 s. */
   shutdownGraceMs?: number;
   /** First pause after a failed claim; doubles up to `maxErrorDelayMs`. Default 250 ms. */
   errorDelayMs?: number;
@@ -42,14 +42,14 @@ export type RemoteTaskError = FailRequest['error'];
 
 export interface RemoteWorkerEvents {
   'worker:started': [{ workerId: string }];
-  'worker:stopped': [{ workerId: string; abandoned: number }];
+  'worker:stopped': [{ workerId: string; released: number }];
   'worker:error': [{ error: Error; during: string }];
   'task:claimed': [{ task: ClaimedTaskJson }];
   'task:completed': [{ task: ClaimedTaskJson; result: unknown; durationMs: number }];
   'task:failed': [{ task: ClaimedTaskJson; error: RemoteTaskError; status: TaskStatusJson }];
   'task:lease-lost': [{ task: ClaimedTaskJson; reason: string }];
-  /** Still running when stop()'s grace period ended: aborted, and left for the server to rescue when its lease expires. */
-  'task:abandoned': [{ task: ClaimedTaskJson }];
+  /** Still running when stop()'s grace period ended: aborted, and handed back to the queue uncounted. */
+  'task:released': [{ task: ClaimedTaskJson }];
 }
 
 /**
@@ -65,9 +65,9 @@ const REPORT_ATTEMPTS = 3;
 const LABELS: CoreLabels = {
   started: 'remote worker started',
   stopped: 'remote worker stopped',
-  graceOver: 'grace period over: unfinished tasks are left to be rescued when their leases expire',
-  leftoverEvent: 'task:abandoned',
-  leftoverCount: 'abandoned',
+  graceOver: 'grace period over: unfinished tasks handed back to the queue',
+  leftoverEvent: 'task:released',
+  leftoverCount: 'released',
 };
 
 /**
@@ -80,12 +80,11 @@ const LABELS: CoreLabels = {
  * timeout aborts it and fails the attempt; NonRetryableError fails at once. Events and states
  * (created → running → stopping → stopped) match the library Worker's.
  *
- * One difference: the API has no release route, so tasks still running when stop()'s grace period
- * ends are aborted and abandoned ('task:abandoned'), and the server's maintenance rescues them once
- * their lease expires — counting the attempt, and up to `leaseSeconds` later — where the library
- * Worker hands them straight back to the queue uncounted. Keep the lease short, or the grace long,
- * where that matters. Likewise a long-poll that stop() interrupts could, in a narrow race, have
- * claimed tasks whose answer never arrives; those are rescued the same way.
+ * Tasks still running when stop()'s grace period ends are aborted and handed back through POST
+ * /tasks/{uid}/release ('task:released'): due again at once, the attempt not counted, as the library
+ * Worker does. One that cannot be handed back (the API unreachable) waits for the server's rescue
+ * once its lease expires, which counts the attempt. So can a task whose claim answer a stop() cut
+ * off, in a narrow race: the server claimed it, but the answer never arrived.
  */
 export class RemoteWorker extends WorkerCore<ClaimedTaskJson, RemoteWorkerEvents> {
   protected readonly labels = LABELS;
@@ -174,7 +173,7 @@ export class RemoteWorker extends WorkerCore<ClaimedTaskJson, RemoteWorkerEvents
         continue;
       }
       // Claimed just as stop() began: these are ours now, so they run within the grace period
-      // like the others (there is no route to hand them back).
+      // like the others, and are handed back if it ends first.
       for (const task of claimed) this.execute(task);
     }
   }
@@ -255,9 +254,23 @@ export class RemoteWorker extends WorkerCore<ClaimedTaskJson, RemoteWorkerEvents
     }
   }
 
-  /** The API has no release route: they are left to be rescued when their leases expire. */
+  /** Back to the queue at once, without using up an attempt; the answer's keys are the fencing tokens handed back. */
   protected async handBack(leftovers: Attempt<ClaimedTaskJson>[]): Promise<ReadonlySet<number>> {
-    return new Set(leftovers.map((e) => e.task.fencing_token));
+    const back = new Set<number>();
+    await Promise.all(
+      leftovers.map(async ({ task }) => {
+        try {
+          await this.report('release', () =>
+            this.client.release(task.uid, { worker_id: this.workerId, fencing_token: task.fencing_token }),
+          );
+          back.add(task.fencing_token);
+        } catch (err) {
+          // Not ours any more (409/404): nothing to hand back. Unreachable: the lease runs out, rescue retries it.
+          if (!isLeaseLoss(err)) this.reportError(err, 'release');
+        }
+      }),
+    );
+    return back;
   }
 
   protected async stopBackground(): Promise<void> {

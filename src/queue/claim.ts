@@ -63,6 +63,7 @@ export function claimCtes(p: {
     status = 'processing',
     worker_id = ${p.workerId},
     lease_expires_at = now() + make_interval(secs => ${p.leaseSeconds}),
+    lease_seconds = ${p.leaseSeconds},
     fencing_token = nextval('tasks_fencing_token_seq'),
     attempts = t.attempts + (next.rn <= ${p.start})::int,
     cancel_requested = false,

@@ -11,8 +11,7 @@ import type { TaskError } from './task.ts';
  * fails at once, whatever retries remain.
  */
 const FAIL_SQL = `
-update tasks t set${failedAttemptSet(`$4::boolean and ${RETRIES_REMAIN}`)},
-  error = $5::jsonb
+update tasks t set${failedAttemptSet(`$4::boolean and ${RETRIES_REMAIN}`, '$5::jsonb')}
 where t.uid = $1 and t.status = 'processing' and t.worker_id = $2 and t.fencing_token = $3
 returning t.status, t.eta, t.namespace
 `;

@@ -14,9 +14,9 @@ export const RETRIES_REMAIN = '(t.retry and (t.max_retries is null or t.attempts
  * The SET list of a failed attempt, decided from the row itself: `cancelled` if a cancel was
  * requested while it ran; `retry`, with eta = now + backoff, when `retrying` holds (an SQL
  * condition, RETRIES_REMAIN or a narrower one); otherwise `error`, kept until error_expires.
- * The caller adds the `error` column.
+ * `error` (an SQL jsonb expression) is stored as the last error and appended to the history.
  */
-export function failedAttemptSet(retrying: string): string {
+export function failedAttemptSet(retrying: string, error: string): string {
   const retryNow = `not t.cancel_requested and ${retrying}`;
   return `
   status = case
@@ -36,5 +36,24 @@ export function failedAttemptSet(retrying: string): string {
     when t.error_expires is null then null
     else now() + make_interval(secs => t.error_expires) end,
   updated_at = now(),
-  revision = t.revision + 1`;
+  revision = t.revision + 1,
+  error = ${error},
+  ${attemptErrorsSet(error)}`;
+}
+
+/** How many failed attempts a task keeps (attempt_errors): enough to see a pattern, bounded in size. */
+export const ATTEMPT_ERRORS_KEPT = 20;
+/** A kept attempt's stack is cut to this many characters: the last error keeps its whole stack. */
+export const ATTEMPT_STACK_KEPT = 2000;
+
+/**
+ * Append the attempt that just failed to attempt_errors, keeping the last ATTEMPT_ERRORS_KEPT. The
+ * SET list sees the row as it was, so attempts, worker_id and started_at are the attempt's own.
+ * Written only here, by failures: completion never touches the column.
+ */
+function attemptErrorsSet(error: string): string {
+  const e = `(${error})`;
+  const kept = `case when ${e} ? 'stack' then jsonb_set(${e}, '{stack}', to_jsonb(left(${e}->>'stack', ${ATTEMPT_STACK_KEPT}))) else ${e} end`;
+  return `attempt_errors = eventix_push_attempt_error(t.attempt_errors, jsonb_build_object(
+    'attempt', t.attempts, 'worker_id', t.worker_id, 'started_at', t.started_at, 'failed_at', now(), 'error', ${kept}), ${ATTEMPT_ERRORS_KEPT})`;
 }

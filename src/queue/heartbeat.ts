@@ -2,13 +2,17 @@ import { type Executor, run } from '../db/executor.ts';
 import type { Lease } from './ownership.ts';
 
 /**
- * Renew the leases of every task a worker holds, in one statement. A task missing from the answer
+ * Renew the leases of every task a worker holds, in one statement, each by `leaseSeconds` (which
+ * becomes the task's lease length) or, when that is null, by the length last given, at the claim
+ * or by an earlier heartbeat (30 s for a task claimed before lease_seconds was
+ * recorded). A task missing from the answer
  * is no longer ours (rescued, re-claimed, finished): its handler must be aborted and its outcome
  * discarded. A task returned with cancel_requested must be aborted too; it ends `cancelled`.
  */
 const HEARTBEAT_SQL = `
 update tasks t set
-  lease_expires_at = now() + make_interval(secs => $2),
+  lease_expires_at = now() + make_interval(secs => coalesce($2::int, t.lease_seconds, 30)),
+  lease_seconds = coalesce($2::int, t.lease_seconds),
   updated_at = now()
 from unnest($3::uuid[], $4::bigint[]) as h(uid, token)
 where t.uid = any($3::uuid[]) and t.uid = h.uid and t.fencing_token = h.token and t.worker_id = $1 and t.status = 'processing'
@@ -34,7 +38,8 @@ with held as (
   for update of t skip locked
 ), renewed as (
   update tasks t set
-    lease_expires_at = now() + make_interval(secs => $2),
+    lease_expires_at = now() + make_interval(secs => coalesce($2::int, t.lease_seconds, 30)),
+    lease_seconds = coalesce($2::int, t.lease_seconds),
     updated_at = now()
   from locked, held
   where t.id = locked.id and held.id = locked.id
@@ -59,7 +64,7 @@ export interface HeartbeatResult {
 export async function heartbeat(
   ex: Executor,
   workerId: string,
-  leaseSeconds: number,
+  leaseSeconds: number | null,
   leases: readonly Pick<Lease, 'uid' | 'fencingToken'>[],
   opts: { skipLocked?: boolean } = {},
 ): Promise<HeartbeatResult> {

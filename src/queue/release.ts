@@ -1,5 +1,6 @@
 import { type Executor, run } from '../db/executor.ts';
 import type { Lease } from './ownership.ts';
+import type { TaskStatus } from './states.ts';
 import { NOTIFY_CHANNEL } from './submit.ts';
 
 /**
@@ -7,7 +8,7 @@ import { NOTIFY_CHANNEL } from './submit.ts';
  * now, without counting the interrupted attempt (the task did nothing wrong). A cancel requested
  * meanwhile wins. Another worker is woken through NOTIFY. Also how a worker hands back tasks from
  * its local buffer that never started (started_at null): their attempt was never counted, so
- * there is nothing to give back.
+ * there is nothing to give back. Answers each released task's new status; a task not ours is absent.
  */
 const RELEASE_SQL = `
 with released as (
@@ -27,24 +28,24 @@ with released as (
     revision = t.revision + 1
   from unnest($2::uuid[], $3::bigint[]) as h(uid, token)
   where t.uid = any($2::uuid[]) and t.uid = h.uid and t.fencing_token = h.token and t.worker_id = $1 and t.status = 'processing'
-  returning t.uid, t.namespace
+  returning t.uid, t.namespace, t.status
 ), notified as (
   select pg_notify('${NOTIFY_CHANNEL}', n.namespace) from (select distinct namespace from released) n
 )
-select uid from released, (select count(*) from notified) as z
+select uid, status, namespace from released, (select count(*) from notified) as z
 `;
 
 export async function release(
   ex: Executor,
   workerId: string,
   leases: readonly Pick<Lease, 'uid' | 'fencingToken'>[],
-): Promise<Set<string>> {
-  if (leases.length === 0) return new Set();
-  const rows = await run<{ uid: string }>(
+): Promise<Map<string, { status: TaskStatus; namespace: string }>> {
+  if (leases.length === 0) return new Map();
+  const rows = await run<{ uid: string; status: TaskStatus; namespace: string }>(
     ex,
     RELEASE_SQL,
     [workerId, leases.map((l) => l.uid), leases.map((l) => l.fencingToken)],
     'eventix_release',
   );
-  return new Set(rows.map((r) => r.uid));
+  return new Map(rows.map((r) => [r.uid, { status: r.status, namespace: r.namespace }]));
 }

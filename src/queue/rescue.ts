@@ -25,12 +25,14 @@ with expired as (
   limit $1
   for update skip locked
 ), failed as (
-  update tasks t set${failedAttemptSet(RETRIES_REMAIN)},
-    error = jsonb_build_object(
+  update tasks t set${failedAttemptSet(
+    RETRIES_REMAIN,
+    `jsonb_build_object(
       'class', 'LeaseExpired',
       'message', 'the lease of worker ' || t.worker_id || ' expired before the task finished',
       'reason', 'lease_expired',
-      'payload', jsonb_build_object('worker_id', t.worker_id, 'lease_expires_at', t.lease_expires_at))
+      'payload', jsonb_build_object('worker_id', t.worker_id, 'lease_expires_at', t.lease_expires_at))`,
+  )}
   from expired
   where t.id = expired.id and not expired.unstarted
   returning t.uid, t.status

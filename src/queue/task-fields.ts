@@ -5,6 +5,7 @@ import { SUBMIT_DEFAULTS, type TaskRow, tasks } from '../db/schema/tasks.ts';
 import { jsonArray, jsonObject, jsonValue } from '../validation/json.ts';
 import { nameSchema } from '../validation/names.ts';
 import { instant, isoDateTime, storable, text } from '../validation/zod.ts';
+import { ATTEMPT_ERRORS_KEPT, ATTEMPT_STACK_KEPT } from './failure-sql.ts';
 import { TASK_STATUSES } from './states.ts';
 
 /**
@@ -38,6 +39,17 @@ export const taskError = z
     reason: z.string().optional(),
   })
   .meta({ id: 'TaskError' });
+
+/** One entry of attempt_errors (the AttemptError of src/queue/task.ts). */
+export const attemptError = z
+  .object({
+    attempt: z.number(),
+    worker_id: z.string().nullable(),
+    started_at: z.string().nullable(),
+    failed_at: z.string(),
+    error: taskError,
+  })
+  .meta({ id: 'AttemptError' });
 
 export interface TaskField {
   /** How a submitted value is validated (the library's camelCase input). Absent: only the queue sets it. */
@@ -175,12 +187,29 @@ export const TASK_FIELDS = {
     description: 'What the last failed attempt recorded.',
     example: { class: 'TimeoutError', message: 'timed out after 600 s', reason: 'timeout' },
   },
+  attemptErrors: {
+    out: z.array(attemptError).nullable(),
+    description: `Every failed attempt, oldest first: the last ${ATTEMPT_ERRORS_KEPT}, each stack cut to ${ATTEMPT_STACK_KEPT} characters (error keeps the last one whole). Null until an attempt fails.`,
+    example: [
+      {
+        attempt: 1,
+        worker_id: 'render-1:4821',
+        started_at: '2025-06-02T09:30:00.118Z',
+        failed_at: '2025-06-02T09:30:02.904Z',
+        error: { class: 'ConnectionError', message: 'connection reset by peer' },
+      },
+    ],
+  },
   expiresAt: { description: 'When the finished task may be pruned.', example: '2025-06-09T09:31:05.274Z' },
   attempts: { description: 'Attempts started so far.', example: 1 },
   workerId: { description: 'The worker holding (or that last held) the task.', example: 'render-1:4821' },
   leaseExpiresAt: {
     description: 'When a running task is rescued unless its worker renews the lease.',
     example: '2025-06-02T09:30:30.118Z',
+  },
+  leaseSeconds: {
+    description: 'The lease length, in seconds, the latest claim (or a heartbeat since) gave: a heartbeat that names none renews by it.',
+    example: 30,
   },
   fencingToken: {
     only: 'claim',

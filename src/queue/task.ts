@@ -26,6 +26,18 @@ export interface TaskError {
   reason?: string;
 }
 
+/**
+ * One failed attempt, as tasks.attempt_errors keeps it (JSON, so snake_case and ISO 8601 text, the
+ * same in the library and over HTTP). The newest entry repeats `error`.
+ */
+export interface AttemptError {
+  attempt: number;
+  worker_id: string | null;
+  started_at: string | null;
+  failed_at: string;
+  error: TaskError;
+}
+
 /** The raw row, snake_case, as `returning *` gives it (without the internal id). */
 export type TaskRowRaw = { [K in Exclude<keyof TaskRow, 'id'> as SnakeCase<K>]: TaskRow[K] };
 

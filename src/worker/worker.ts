@@ -367,10 +367,13 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
       this.pool,
       this.workerId,
       leftovers.map((e) => e.task),
-    ).catch((err) => {
-      this.reportError(err, 'release');
-      return new Set<string>();
-    });
+    ).then(
+      (released) => new Set(released.keys()),
+      (err) => {
+        this.reportError(err, 'release');
+        return new Set<string>();
+      },
+    );
   }
 
   protected async stopBackground(): Promise<void> {

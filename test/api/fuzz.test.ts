@@ -29,6 +29,7 @@ const PLAN: Record<string, number> = {
   heartbeat: 250,
   complete: 300,
   fail: 300,
+  release: 200,
 };
 const CONCURRENCY = 8;
 
@@ -681,6 +682,7 @@ function generate(r: Rng, fx: Fixtures): Req[] {
         }
         case 'heartbeat':
         case 'complete':
+        case 'release':
         case 'fail': {
           const { seg, why: uidWhy } = uidFor(r, fx, ['processing', 'done', 'scheduled']);
           const extra: Body = {};
@@ -693,7 +695,14 @@ function generate(r: Rng, fx: Fixtures): Req[] {
           const b = leaseBody(r, fx, extra);
           let why = `${uidWhy}; not the lease holder`;
           if (r.chance(0.6)) {
-            const breakers = route === 'heartbeat' ? HEARTBEAT_BREAKERS : route === 'complete' ? COMPLETE_BREAKERS : FAIL_BREAKERS;
+            const breakers =
+              route === 'heartbeat'
+                ? HEARTBEAT_BREAKERS
+                : route === 'complete'
+                  ? COMPLETE_BREAKERS
+                  : route === 'release'
+                    ? LEASE_BREAKERS
+                    : FAIL_BREAKERS;
             const [w, breaker] = r.pick(breakers);
             breaker(r, b);
             why = `${uidWhy}; ${w}`;

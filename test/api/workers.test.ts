@@ -222,8 +222,32 @@ describe('remote worker API', () => {
       expect(Date.parse(hb.lease_expires_at)).toBeGreaterThan(Date.parse(c.lease_expires_at));
       const { rows } = await pool().query<{ lease_expires_at: Date }>('select lease_expires_at from tasks where uid = $1', [uid]);
       expect(rows[0]!.lease_expires_at.toISOString()).toBe(hb.lease_expires_at);
-      // Default lease when none is given.
-      expect(expectJson(await post(app, `/tasks/${uid}/heartbeat`, lease(c)), 200).lease_expires_at).toEqual(expect.any(String));
+    });
+
+    it('without lease_seconds, renews by the length last given: the claim’s, then a heartbeat’s (never a silent 30 s)', async () => {
+      const namespace = freshNs('hb-keep');
+      const uid = await submitIn(namespace);
+      const c = await claimOne(namespace, 'w-keep', 'job', { lease_seconds: 600 });
+      const remaining = async (body: Record<string, unknown>) => {
+        const hb = expectJson(await post(app, `/tasks/${uid}/heartbeat`, lease(c, body)), 200);
+        const { rows } = await pool().query<{ s: number }>(
+          'select extract(epoch from lease_expires_at - now())::float8 as s from tasks where uid = $1',
+          [uid],
+        );
+        expect(new Date(hb.lease_expires_at).getTime()).toBeGreaterThan(Date.now());
+        return rows[0]!.s;
+      };
+      // Bounds rather than equality: now() is the statement's, a moment before this read.
+      const claimed = await remaining({});
+      expect(claimed).toBeGreaterThan(590);
+      expect(claimed).toBeLessThanOrEqual(600);
+      const named = await remaining({ lease_seconds: 120 });
+      expect(named).toBeGreaterThan(110);
+      expect(named).toBeLessThanOrEqual(120);
+      const after = await remaining({});
+      expect(after).toBeGreaterThan(110);
+      expect(after).toBeLessThanOrEqual(120);
+      expect(expectJson(await get(app, `/tasks/${uid}`), 200).lease_seconds).toBe(120);
     });
 
     it('reports cancel_requested after POST /tasks/{uid}/cancel', async () => {
@@ -346,6 +370,82 @@ describe('remote worker API', () => {
     });
   });
 
+  describe('POST /tasks/{uid}/release', () => {
+    it('hands the task back due now, the attempt not counted; another worker then claims it', async () => {
+      const namespace = freshNs('rel');
+      const uid = await submitIn(namespace);
+      const c = await claimOne(namespace, 'w-rel');
+      expect(c.attempts).toBe(1);
+      expect(expectJson(await post(app, `/tasks/${uid}/release`, lease(c)), 200)).toEqual({ status: 'scheduled' });
+      const t = expectJson(await get(app, `/tasks/${uid}`), 200);
+      expect(t).toMatchObject({ status: 'scheduled', attempts: 0, lease_expires_at: null, error: null, attempt_errors: null });
+      expect(Date.parse(t.eta)).toBeLessThanOrEqual(Date.now());
+      // The old claim can change nothing now; the next claim is attempt 1 again.
+      expectProblem(await post(app, `/tasks/${uid}/complete`, lease(c)), 409, { code: 'LeaseLost' });
+      const again = await claimOne(namespace, 'w-rel-2');
+      expect(again.attempts).toBe(1);
+      expect(again.fencing_token).toBeGreaterThan(c.fencing_token);
+    });
+
+    it('a retried task goes back to retry with its earlier attempts; a cancel requested meanwhile ends it cancelled', async () => {
+      const namespace = freshNs('rel-retry');
+      const uid = await submitIn(namespace, 'job', { errorEtaInc: 1, errorEtaMax: 1 });
+      const c1 = await claimOne(namespace);
+      expectJson(await post(app, `/tasks/${uid}/fail`, lease(c1, { error: { message: 'first' } })), 200);
+      await pool().query('update tasks set eta = now() where uid = $1', [uid]);
+      const c2 = await claimOne(namespace);
+      expect(c2.attempts).toBe(2);
+      expect(expectJson(await post(app, `/tasks/${uid}/release`, lease(c2)), 200)).toEqual({ status: 'retry' });
+      expect(expectJson(await get(app, `/tasks/${uid}`), 200)).toMatchObject({ status: 'retry', attempts: 1 });
+
+      const other = await submitIn(namespace, 'other');
+      const c3 = await claimOne(namespace, 'w1', 'other');
+      expect(c3.uid).toBe(other);
+      expectJson(await post(app, `/tasks/${other}/cancel`), 200);
+      expect(expectJson(await post(app, `/tasks/${other}/release`, lease(c3)), 200)).toEqual({ status: 'cancelled' });
+      expect(expectJson(await get(app, `/tasks/${other}`), 200).status).toBe('cancelled');
+    });
+
+    it('409 LeaseLost with a wrong fencing token or worker_id and when released twice; 404 unknown; 400 naming the field', async () => {
+      const namespace = freshNs('rel-lost');
+      const uid = await submitIn(namespace);
+      const c = await claimOne(namespace, 'owner');
+      const before = await rowOf(uid);
+      expectProblem(await post(app, `/tasks/${uid}/release`, lease(c, { fencing_token: c.fencing_token + 1 })), 409, { code: 'LeaseLost' });
+      expectProblem(await post(app, `/tasks/${uid}/release`, lease(c, { worker_id: 'intruder' })), 409, { code: 'LeaseLost' });
+      expect(await rowOf(uid)).toBe(before);
+      expectJson(await post(app, `/tasks/${uid}/release`, lease(c)), 200);
+      expectProblem(await post(app, `/tasks/${uid}/release`, lease(c)), 409, { code: 'LeaseLost' });
+      expectProblem(await post(app, `/tasks/${randomUUID()}/release`, { worker_id: 'w', fencing_token: 1 }), 404, { code: 'TaskNotFound' });
+      expectProblem(await post(app, '/tasks/xyz/release', { worker_id: 'w', fencing_token: 1 }), 400, { field: 'uid' });
+      for (const [body, field] of [
+        [{ fencing_token: 1 }, 'worker_id'],
+        [{ worker_id: 'w' }, 'fencing_token'],
+        [{ worker_id: 'w', fencing_token: 0 }, 'fencing_token'],
+        [{ worker_id: 'w', fencing_token: '1' }, 'fencing_token'],
+      ] as const) {
+        expectProblem(await post(app, `/tasks/${uid}/release`, body), 400, { field });
+      }
+      expectProblem(await post(app, `/tasks/${uid}/release`, { worker_id: 'w', fencing_token: 1, lease_seconds: 30 }), 400, {
+        message: /lease_seconds/,
+      });
+    });
+
+    it('race: 10 releases and 10 completes of one claim at once: exactly one wins, the rest get 409', async () => {
+      const namespace = freshNs('rel-race');
+      const uid = await submitIn(namespace);
+      const c = await claimOne(namespace, 'racer');
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => post(app, `/tasks/${uid}/${i % 2 ? 'release' : 'complete'}`, lease(c))),
+      );
+      const won = answers.filter((a) => a.status === 200);
+      expect(won).toHaveLength(1);
+      for (const a of answers) if (a.status !== 200) expectProblem(a, 409, { code: 'LeaseLost' });
+      const t = expectJson(await get(app, `/tasks/${uid}`), 200);
+      expect(t.status).toBe(won[0]!.body.status === 'done' ? 'done' : 'scheduled');
+    });
+  });
+
   describe('POST /tasks/{uid}/fail', () => {
     const error = { class: 'ValueError', message: 'bad thing', stack: 'at x', payload: { code: 42 } };
 
@@ -360,6 +460,38 @@ describe('remote worker API', () => {
       expect(t.eta).toBe(r.eta);
       // now() + backoff: after the attempt started.
       expect(Date.parse(r.eta)).toBeGreaterThan(Date.parse(c.started_at));
+    });
+
+    it('keeps every failed attempt in attempt_errors, with its attempt, worker and times; a completion keeps them', async () => {
+      const namespace = freshNs('fail-history');
+      const uid = await submitIn(namespace, 'job', { errorEtaInc: 1, errorEtaMax: 1 });
+      for (const [i, worker] of ['w-a', 'w-b'].entries()) {
+        await pool().query('update tasks set eta = now() where uid = $1', [uid]);
+        const c = await claimOne(namespace, worker);
+        expectJson(await post(app, `/tasks/${uid}/fail`, lease(c, { error: { class: 'Flaky', message: `attempt ${i + 1}` } })), 200);
+      }
+      await pool().query('update tasks set eta = now() where uid = $1', [uid]);
+      const last = await claimOne(namespace, 'w-c');
+      expectJson(await post(app, `/tasks/${uid}/complete`, lease(last, { result: 1 })), 200);
+      const t = expectJson(await get(app, `/tasks/${uid}`), 200);
+      expect(t).toMatchObject({ status: 'done', attempts: 3, error: null });
+      expect(t.attempt_errors).toEqual([
+        {
+          attempt: 1,
+          worker_id: 'w-a',
+          started_at: expect.any(String),
+          failed_at: expect.any(String),
+          error: { class: 'Flaky', message: 'attempt 1' },
+        },
+        {
+          attempt: 2,
+          worker_id: 'w-b',
+          started_at: expect.any(String),
+          failed_at: expect.any(String),
+          error: { class: 'Flaky', message: 'attempt 2' },
+        },
+      ]);
+      for (const e of t.attempt_errors) expect(Date.parse(e.failed_at)).toBeGreaterThanOrEqual(Date.parse(e.started_at));
     });
 
     it('retry:false fails at once; no retries left also ends in error; class defaults to Error', async () => {

@@ -738,7 +738,12 @@ describe('task lifecycle', () => {
       expect(fresh.attempts).toBe(1);
 
       const { value, before, after } = await timed(() => release(pool(), 'w', [second, fresh]));
-      expect(value).toEqual(new Set([second.uid, fresh.uid]));
+      expect(value).toEqual(
+        new Map([
+          [second.uid, { status: 'retry', namespace: ns }],
+          [fresh.uid, { status: 'scheduled', namespace: ns }],
+        ]),
+      );
       const s = await getTask(pool(), second.uid);
       const f = await getTask(pool(), fresh.uid);
       expect(s).toMatchObject({ status: 'retry', attempts: 1, leaseExpiresAt: null, finishedAt: null });
@@ -757,13 +762,13 @@ describe('task lifecycle', () => {
       await submitOne(ns);
       const t = await claimOne(ns, { workerId: 'owner' });
       const before = await row(t.uid);
-      expect(await release(pool(), 'intruder', [t])).toEqual(new Set());
-      expect(await release(pool(), 'owner', [{ uid: t.uid, fencingToken: t.fencingToken + 1 }])).toEqual(new Set());
-      expect(await release(pool(), 'owner', [])).toEqual(new Set());
+      expect(await release(pool(), 'intruder', [t])).toEqual(new Map());
+      expect(await release(pool(), 'owner', [{ uid: t.uid, fencingToken: t.fencingToken + 1 }])).toEqual(new Map());
+      expect(await release(pool(), 'owner', [])).toEqual(new Map());
       expect(await row(t.uid)).toEqual(before);
-      expect(await release(pool(), 'owner', [t])).toEqual(new Set([t.uid]));
+      expect(await release(pool(), 'owner', [t])).toEqual(new Map([[t.uid, { status: 'scheduled', namespace: ns }]]));
       // Released once; a second release matches nothing.
-      expect(await release(pool(), 'owner', [t])).toEqual(new Set());
+      expect(await release(pool(), 'owner', [t])).toEqual(new Map());
     });
 
     it('a cancel requested while running wins: released as cancelled, and prunable', async () => {

@@ -29,8 +29,6 @@ export interface WorkerBackend {
   db: () => TestDatabase;
   /** A worker, not started. No maintenance of its own: the tests rescue by hand when they mean to. */
   create(tasks: TaskDefinition[], opts: BehaviourOptions): BehaviourWorker;
-  /** What stop() emits for a task still running at the end of the grace period, and how 'worker:stopped' counts them. */
-  leftover: { event: 'task:released' | 'task:abandoned'; count: 'released' | 'abandoned' };
   /** Reasons and messages, in each backend's words. */
   reasons: {
     /** 'task:lease-lost' when the outcome was refused: the task had been rescued and re-run. */

@@ -29,7 +29,7 @@ export function describeLifecycleBehaviour(backend: WorkerBackend, { create, sta
       expect(await statusOf(late.task.uid)).toBe('scheduled');
     });
 
-    it('aborts a task still running when the grace period ends, with reason shutdown, and counts it in worker:stopped', async () => {
+    it('aborts a task still running when the grace period ends, with reason shutdown, and hands it back uncounted', async () => {
       let abortedWith: unknown;
       const def = defineTask('b.stuck', (_a, _k, ctx) => {
         ctx.signal.addEventListener('abort', () => {
@@ -48,12 +48,17 @@ export function describeLifecycleBehaviour(backend: WorkerBackend, { create, sta
       const claimed = nextEvent(w, 'task:claimed');
       const { task } = await def.submit(db().pool, { namespace: 'b-stuck' });
       await claimed;
-      const leftover = nextEvent<{ task: { uid: string } }>(w, backend.leftover.event);
+      const leftover = nextEvent<{ task: { uid: string } }>(w, 'task:released');
       const stopped = nextEvent<Record<string, unknown>>(w, 'worker:stopped');
       await w.stop();
       expect((await leftover).task.uid).toBe(task.uid);
-      expect(await stopped).toEqual({ workerId: w.workerId, [backend.leftover.count]: 1 });
+      expect(await stopped).toEqual({ workerId: w.workerId, released: 1 });
       expect(abortedWith).toMatchObject({ reason: 'shutdown' });
+      // Due again at once, and the interrupted attempt given back.
+      const { rows } = await db().pool.query('select status, attempts, lease_expires_at, eta <= now() as due from tasks where uid = $1', [
+        task.uid,
+      ]);
+      expect(rows[0]).toEqual({ status: 'scheduled', attempts: 0, lease_expires_at: null, due: true });
       // The shutdown abort is not a failure of the attempt.
       expect(failedOrLost).toBe(false);
       expect(w.active).toBe(0);

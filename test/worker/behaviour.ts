@@ -13,7 +13,7 @@ export type { BehaviourOptions, BehaviourWorker, WorkerBackend } from './behavio
  * The behaviour the library Worker (SQL) and the RemoteWorker (HTTP) share through WorkerCore,
  * tested once against each: test/worker/worker.test.ts and test/client/remote-worker.test.ts call
  * describeWorkerBehaviour with their backend. What only one backend does (claim batching and
- * release on stop in SQL; long-poll, report retries and abandon on stop in HTTP) stays in its file.
+ * buffer release in SQL; long-poll and report retries in HTTP) stays in its file.
  */
 
 export function describeWorkerBehaviour(backend: WorkerBackend): void {

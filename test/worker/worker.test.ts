@@ -155,6 +155,5 @@ describeWorkerBehaviour({
       pollIntervalMs: 100,
       maintenance: false,
     }),
-  leftover: { event: 'task:released', count: 'released' },
   reasons: { reportRefused: /Lease lost/, heartbeatLost: /no longer held by this worker/, notJson: /must be JSON/ },
 });

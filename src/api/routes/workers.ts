@@ -6,10 +6,11 @@ import { completeBatch } from '../../queue/complete.ts';
 import { fail } from '../../queue/fail.ts';
 import { heartbeat } from '../../queue/heartbeat.ts';
 import { explainLoss } from '../../queue/ownership.ts';
+import { release } from '../../queue/release.ts';
 import type { ClaimedTask } from '../../queue/task.ts';
 import type { AppEnv } from '../auth.ts';
 import { route, UID_PARAM } from '../route.ts';
-import { claimBody, claimOut, completeBody, failBody, failOut, heartbeatBody, heartbeatOut } from '../schemas.ts';
+import { claimBody, claimOut, completeBody, failBody, failOut, heartbeatBody, heartbeatOut, releaseBody, releaseOut } from '../schemas.ts';
 import { claimedToJson } from '../serialize.ts';
 
 export interface WorkerRoutesDeps {
@@ -133,7 +134,7 @@ export function leaseRoutes(app: Hono<AppEnv>, deps: WorkerRoutesDeps): void {
     },
     async (c, { params: { uid }, body }) => {
       const lease = { uid, workerId: body.worker_id, fencingToken: body.fencing_token };
-      const r = await heartbeat(pool, body.worker_id, body.lease_seconds ?? DEFAULT_LEASE, [lease]);
+      const r = await heartbeat(pool, body.worker_id, body.lease_seconds ?? null, [lease]);
       if (!r.renewed.has(uid)) throw await explainLoss(pool, lease);
       return c.json({ lease_expires_at: r.expiresAt.get(uid)?.toISOString() ?? null, cancel_requested: r.cancelRequested.has(uid) });
     },
@@ -158,6 +159,28 @@ export function leaseRoutes(app: Hono<AppEnv>, deps: WorkerRoutesDeps): void {
       if (namespace === undefined) throw await explainLoss(pool, lease);
       deps.onFinished?.(namespace, 'done');
       return c.json({ status: 'done' });
+    },
+  );
+
+  route(
+    app,
+    {
+      method: 'post',
+      path: '/tasks/{uid}/release',
+      summary: 'Hand a claimed task back to the queue, due now, without using up an attempt (at shutdown)',
+      scope: 'worker',
+      params: { uid: UID_PARAM },
+      body: releaseBody,
+      ok: { status: 200, schema: releaseOut },
+      errors: [400, 404, 409],
+    },
+    async (c, { params: { uid }, body }) => {
+      const lease = { uid, workerId: body.worker_id, fencingToken: body.fencing_token };
+      const released = (await release(pool, body.worker_id, [lease])).get(uid);
+      if (released === undefined) throw await explainLoss(pool, lease);
+      // Handed back is no outcome; a cancel requested meanwhile is one.
+      if (released.status === 'cancelled') deps.onFinished?.(released.namespace, 'cancelled');
+      return c.json({ status: released.status });
     },
   );
 

@@ -15,7 +15,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core';
 import type { TaskStatus } from '../../queue/states.ts';
-import type { TaskError } from '../../queue/task.ts';
+import type { AttemptError, TaskError } from '../../queue/task.ts';
 import { ts } from './columns.ts';
 
 /**
@@ -68,6 +68,8 @@ export const tasks = pgTable(
     errorExpires: integer('error_expires').default(D.errorExpires),
     result: jsonb('result'),
     error: jsonb('error').$type<TaskError>(),
+    /** The failed attempts, oldest first, the last 20 only (see src/queue/attempt-errors.ts). Written by failures only. */
+    attemptErrors: jsonb('attempt_errors').$type<AttemptError[]>(),
     /** When prune may delete the row; set when the task reaches a final status. */
     expiresAt: ts('expires_at'),
 
@@ -75,6 +77,8 @@ export const tasks = pgTable(
     attempts: integer('attempts').notNull().default(0),
     workerId: text('worker_id'),
     leaseExpiresAt: ts('lease_expires_at'),
+    /** The lease length the latest claim (or a heartbeat since) gave: a heartbeat that names none renews by it. */
+    leaseSeconds: integer('lease_seconds'),
     /** Fresh on every claim; every later state change by the worker must present it. */
     fencingToken: bigint('fencing_token', { mode: 'number' }),
     /** Set by cancel on a running task; its worker aborts the handler at the next heartbeat. */
