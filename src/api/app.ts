@@ -29,6 +29,7 @@ import { sweepRoutes } from './routes/sweeps.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { triggerRoutes } from './routes/triggers.ts';
 import { claimRoutes, leaseRoutes } from './routes/workers.ts';
+import { httpTracing } from './tracing.ts';
 import { unreadBody } from './unread-body.ts';
 
 export interface AppDeps {
@@ -70,6 +71,7 @@ export function createApp(deps: AppDeps) {
   const app = new Hono<AppEnv>();
 
   app.use(httpMetrics(metrics.httpRequestDuration));
+  app.use(httpTracing());
   // Before anything that may answer without reading the body (auth, the body limit, 404, readJson's
   // 415): such answers must not leave the keep-alive connection unusable.
   app.use(unreadBody());

@@ -14,7 +14,7 @@ import * as s from './schemas.ts';
 /** The resource groups of /docs, in the order Swagger UI lists them, each with its one line. */
 const TAGS = {
   Tasks: 'Submit, list, inspect, cancel, reschedule and delete tasks',
-  Workers: 'Remote workers: claim due tasks, renew their leases, complete or fail their attempts',
+  Workers: 'Remote workers: claim due tasks, renew their leases, complete or fail their attempts, hand them back at shutdown',
   Schedules: 'Cron schedules that submit a task at each fire time',
   Events: 'Publish events, each submitting the task of every trigger it fires, and list them',
   Triggers: 'Rules that turn an event into a task',
@@ -32,7 +32,7 @@ export type Tag = keyof typeof TAGS;
  * new resource's paths fail test/api/openapi-tags.test.ts until a rule here names them.
  */
 const TAG_RULES: [RegExp, Tag][] = [
-  [/^\/workers\/|^\/tasks\/\{uid\}\/(heartbeat|complete|fail)$/, 'Workers'],
+  [/^\/workers\/|^\/tasks\/\{uid\}\/(heartbeat|complete|fail|release)$/, 'Workers'],
   [/^\/tasks(\/|$)/, 'Tasks'],
   [/^\/schedules(\/|$)/, 'Schedules'],
   [/^\/events(\/|$)/, 'Events'],

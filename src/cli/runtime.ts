@@ -10,12 +10,17 @@ export interface Runtime {
   logger: Logger;
 }
 
-/** Parse the configuration once; on a bad value print what is wrong and exit 2. */
-export function loadRuntime(overrides: Partial<Record<keyof Env, string | undefined>> = {}): Runtime {
+/**
+ * Parse the configuration once; on a bad value print what is wrong and exit 2. `admin`: a short
+ * command that prints its own answer, so its log says only warnings and errors unless
+ * EVENTIX_LOG_LEVEL asks for more (a JSON line about migrations is noise above a table).
+ */
+export function loadRuntime(overrides: Partial<Record<keyof Env, string | undefined>> = {}, opts: { admin?: boolean } = {}): Runtime {
   const clean = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Partial<Record<keyof Env, string>>;
   try {
     const config = loadConfig(process.env, clean);
-    return { config, logger: createLogger(config.logLevel) };
+    const level = opts.admin && !process.env.EVENTIX_LOG_LEVEL && !clean.EVENTIX_LOG_LEVEL ? 'warn' : config.logLevel;
+    return { config, logger: createLogger(level) };
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`eventix: ${err.message}\n`);

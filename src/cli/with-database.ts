@@ -12,10 +12,10 @@ export async function withDatabase(
   fn: (database: Database, config: Config) => Promise<void>,
   overrides: Partial<Record<keyof Env, string | undefined>> = {},
 ): Promise<void> {
-  const { config, logger } = loadRuntime(overrides);
+  const { config, logger } = loadRuntime(overrides, { admin: true });
   let conn: Awaited<ReturnType<typeof connect>>;
   try {
-    conn = await connect(config, logger);
+    conn = await connect(config, logger, { joinRunning: true });
   } catch (err) {
     fail(err);
   }

@@ -1,5 +1,6 @@
 import { LEASE_MAX, LEASE_MIN } from '../api/schemas.ts';
 import { coerceError, type Logger } from '../logger.ts';
+import { type TraceCarrier, traceClaims } from '../tracing.ts';
 import { AttemptAborted } from '../worker/attempt-aborted.ts';
 import { type Attempt, type CoreLabels, WorkerCore } from '../worker/core.ts';
 import type { TaskDefinition } from '../worker/registry.ts';
@@ -150,6 +151,7 @@ export class RemoteWorker extends WorkerCore<ClaimedTaskJson, RemoteWorkerEvents
         continue;
       }
       let claimed: ClaimedTaskJson[];
+      const claimStartedAt = Date.now();
       try {
         const r = await this.client.claim(
           {
@@ -164,6 +166,12 @@ export class RemoteWorker extends WorkerCore<ClaimedTaskJson, RemoteWorkerEvents
         );
         claimed = r.tasks;
         errorDelay = 0;
+        traceClaims(
+          claimed,
+          (t) => t.trace_context,
+          claimStartedAt,
+          (t) => this.claimAttributes(t.uid, t.namespace),
+        );
       } catch (err) {
         if (this.state !== 'running') break;
         this.reportError(err, 'claim');
@@ -194,6 +202,10 @@ export class RemoteWorker extends WorkerCore<ClaimedTaskJson, RemoteWorkerEvents
 
   protected timeoutOf(task: ClaimedTaskJson): number | null {
     return task.timeout_seconds;
+  }
+
+  protected traceCarrierOf(task: ClaimedTaskJson): TraceCarrier | null {
+    return task.trace_context;
   }
 
   protected async record(task: ClaimedTaskJson, result: unknown): Promise<boolean> {

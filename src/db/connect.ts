@@ -3,6 +3,7 @@ import { type Logger, redactUrl } from '../logger.ts';
 import { createDatabase, type Database } from './client.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded.ts';
 import { migrate } from './migrate.ts';
+import { findRunningEmbedded } from './running-embedded.ts';
 
 export interface Connected {
   database: Database;
@@ -12,13 +13,21 @@ export interface Connected {
   close(): Promise<void>;
 }
 
-/** DATABASE_URL if given, else embedded PostgreSQL; then migrate when the config asks to. */
-export async function connect(config: Config, logger: Logger, opts: { migrate?: boolean } = {}): Promise<Connected> {
+/**
+ * DATABASE_URL if given, else embedded PostgreSQL; then migrate when the config asks to. With
+ * `joinRunning` (the short admin commands), an embedded server another Eventix process runs on
+ * the data folder is used as it is, and left running.
+ */
+export async function connect(config: Config, logger: Logger, opts: { migrate?: boolean; joinRunning?: boolean } = {}): Promise<Connected> {
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
   let describe: string;
+  const running = !url && opts.joinRunning ? await findRunningEmbedded(config.dataDir) : undefined;
   if (url) {
     describe = redactUrl(url);
+  } else if (running) {
+    url = running.url;
+    describe = `embedded PostgreSQL of the running Eventix (pid ${running.ownerPid}) on 127.0.0.1:${running.port}`;
   } else {
     embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPort, logger });
     url = embedded.url;

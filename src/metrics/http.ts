@@ -31,7 +31,7 @@ export function httpMetrics(histogram: Histogram<'method' | 'route' | 'status'>)
  * The pattern of the route that answered. A 404 that fell through every matching middleware
  * (this one, or another wildcard `app.use`) to the not-found handler had no route: UNMATCHED_ROUTE.
  */
-function routeOf(c: Context, self: MiddlewareHandler, status: number): string {
+export function routeOf(c: Context, self: MiddlewareHandler, status: number): string {
   const route = matchedRoutes(c)[c.req.routeIndex];
   if (!route || route.handler === self) return UNMATCHED_ROUTE;
   if (status === 404 && route.method === 'ALL' && route.path.endsWith('*')) return UNMATCHED_ROUTE;

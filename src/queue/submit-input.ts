@@ -54,7 +54,7 @@ function compileNormalizer<V>(nameOf: (key: SubmittedKey) => string | undefined)
     const name = nameOf(key as SubmittedKey);
     if (name === undefined) return [column, 'null'] as const;
     const value = read('v', name);
-    const fallback = submitDefaultOf(key) ?? (isJsonField(key) ? { value: emptyOf(key) } : { value: null });
+    const fallback = submitDefaultOf(key) ?? { value: (isJsonField(key) ? emptyOf(key) : undefined) ?? null };
     const given = isDateField(key) ? `new Date(${value}).toISOString()` : value;
     return [column, `${value} === undefined ? ${literal(fallback.value)} : ${given}`] as const;
   });

@@ -46,7 +46,10 @@ let next = 0;
 /** Columns that travel as one typed array each ($1 the uids, then the rest in column order). */
 const ARRAYS = INSERTED.filter((k) => !isJsonField(k)).map((k) => ({ key: k, column: snakeCase(k), param: ++next }));
 /** JSON columns: one JSON array of every row's value, or null when every row holds the empty value. */
-const JSONS = INSERTED.filter(isJsonField).map((k) => ({ key: k, column: snakeCase(k), param: ++next, empty: literal(emptyOf(k)) }));
+const JSONS = INSERTED.filter(isJsonField).map((k) => {
+  const empty = emptyOf(k);
+  return { key: k, column: snakeCase(k), param: ++next, empty: empty === undefined ? undefined : literal(empty) };
+});
 /** The defaults a null column stands for. */
 const DEFAULTS = ARRAYS.flatMap(({ key }) => {
   const d = submitDefaultOf(key);
@@ -59,7 +62,11 @@ const typeOf = (key: FieldKey) => TASK_COLUMNS[key].getSQLType();
 function selected(key: FieldKey): string {
   const x = `x.${snakeCase(key)}`;
   const json = JSONS.find((j) => j.key === key);
-  if (json) return `coalesce($${json.param}::jsonb -> (x.i::int - 1), '${json.empty}'::jsonb)`;
+  if (json) {
+    const element = `$${json.param}::jsonb -> (x.i::int - 1)`;
+    // A nullable JSON column without an empty value (trace_context): a JSON null element is SQL null.
+    return json.empty === undefined ? `nullif(${element}, 'null'::jsonb)` : `coalesce(${element}, '${json.empty}'::jsonb)`;
+  }
   const d = DEFAULTS.find((c) => c.key === key);
   const array = ARRAYS.find((a) => a.key === key) as (typeof ARRAYS)[number];
   if (d) return `case when $${array.param}::${typeOf(key)}[] is null then $${d.param} else ${x} end`;
@@ -121,7 +128,7 @@ export function paramsOf(rows: readonly NormalizedSubmit[]): unknown[] {
   for (const { column: key, unset } of COLUMNS) params.push(column(rows, key as keyof NormalizedSubmit, unset));
   for (const { column: key } of JSONS) {
     const k = key as keyof NormalizedSubmit;
-    params.push(rows.some((r) => !isEmpty(r[k] as object)) ? JSON.stringify(rows.map((r) => r[k])) : null);
+    params.push(rows.some((r) => r[k] != null && !isEmpty(r[k] as object)) ? JSON.stringify(rows.map((r) => r[k])) : null);
   }
   params.push(...DEFAULT_PARAMS, dueNamespaces(rows));
   return params;
@@ -132,7 +139,7 @@ function column(rows: readonly NormalizedSubmit[], key: keyof NormalizedSubmit, 
   return null;
 }
 
-/** An empty JSON array or object: what a submission that leaves args or kwargs out holds. */
+/** An empty JSON array or object: what a submission that leaves args or kwargs out holds (or null, trace_context's). */
 function isEmpty(o: object): boolean {
   for (const _ in o) return false;
   return true;

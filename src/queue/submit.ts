@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Executor, run } from '../db/executor.ts';
 import { ValidationError } from '../errors.ts';
+import { currentTraceCarrier, inSpan, SpanKind } from '../tracing.ts';
 import { type NormalizedSubmit, normalizeSubmit, type SubmitInput } from './submit-input.ts';
 import { createdTask, paramsOf, SUBMIT_SQL, SUBMIT_WITHOUT_KEYS_SQL, type SubmitRow } from './submit-statement.ts';
 import { rowFromJson, type Task, type TaskRowRaw, toTask } from './task.ts';
@@ -53,6 +54,20 @@ export async function submitMany(ex: Executor, inputs: readonly SubmitInput[]): 
  */
 export async function submitNormalized(ex: Executor, normalized: NormalizedSubmit[]): Promise<SubmitResult[]> {
   if (normalized.length === 0) return [];
+  const attributes = {
+    'messaging.system': 'eventix',
+    'messaging.operation.type': 'send',
+    'messaging.batch.message_count': normalized.length,
+  };
+  return inSpan('eventix.submit', SpanKind.PRODUCER, attributes, async () => {
+    // Stored with each task, so that its worker, wherever it runs, continues this trace.
+    const carrier = currentTraceCarrier();
+    if (carrier) for (const n of normalized) n.trace_context ??= carrier;
+    return insert(ex, normalized);
+  });
+}
+
+async function insert(ex: Executor, normalized: NormalizedSubmit[]): Promise<SubmitResult[]> {
   const { rows, slotOf } = mergeDuplicateKeys(normalized);
   const keyed = rows.some((r) => r.unique_key !== null);
   const returned = keyed

@@ -176,6 +176,15 @@ export const TASK_FIELDS = {
     example: '7d0c3e1a-9b2f-4c55-8e61-2f4a9d8b1c03',
   },
   triggerName: { input: text(200).optional(), wire: false, description: 'That trigger.', example: 'render-on-close' },
+  traceContext: {
+    // Set by submit from the active OpenTelemetry context, not by the caller: over HTTP, a
+    // `traceparent` header is how a producer passes its trace (src/tracing.ts).
+    input: z.record(z.string().max(512), z.string().max(512)).optional(),
+    wire: false,
+    out: z.record(z.string(), z.string()).nullable(),
+    description: 'The W3C trace context (traceparent, tracestate) the task was submitted in, when traced: its worker continues that trace.',
+    example: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+  },
 
   // What the queue sets.
   id: { only: 'row' },

@@ -18,7 +18,8 @@ export interface Reservation extends Omit<ClaimOptions, 'workerId'> {
 
 export interface Successors {
   reserve(finishing: number): Reservation;
-  claimed(tasks: ClaimedTask[], reservation: Reservation): void;
+  /** `startedAt`: when the statement that claimed them was sent (ms since the epoch), for their claim spans. */
+  claimed(tasks: ClaimedTask[], reservation: Reservation, startedAt: number): void;
 }
 
 interface Pending {
@@ -166,6 +167,7 @@ export class Completer {
 
   private async flush(batch: Pending[], starts: PendingStart[]): Promise<void> {
     const next = this.successors.reserve(batch.length);
+    const startedAt = Date.now();
     let claimed: ClaimedTask[] = [];
     try {
       const r = await completeAndClaim(this.pool, this.workerId, batch, next, { resultsChecked: true, starts });
@@ -179,7 +181,7 @@ export class Completer {
       for (const s of starts) s.reject(err);
       for (const p of batch) p.reject(err);
     } finally {
-      this.successors.claimed(claimed, next);
+      this.successors.claimed(claimed, next, startedAt);
     }
   }
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { coerceError, type Logger, silentLogger } from '../logger.ts';
+import { activeIn, contextOf, endSpan, inSpan, SpanKind, startSpan, type TraceCarrier, withActiveSpan } from '../tracing.ts';
 import { AttemptAbort } from './attempt-abort.ts';
 import { AttemptAborted } from './attempt-aborted.ts';
 import { buildRegistry, type TaskContext, type TaskDefinition } from './registry.ts';
@@ -15,6 +16,16 @@ import type { WorkerState } from './worker-options.ts';
  * the worker id. Each backend supplies how it claims, records outcomes, heartbeats and hands back
  * what is still running when the grace period ends.
  */
+
+/** What an attempt does differently when it is traced (runAttempt): each part in its span. */
+interface Traced {
+  /** Run the handler with the attempt's span active, so spans it makes are children. */
+  run<R>(fn: () => R): R;
+  /** A recording step (complete, fail) as a child span. */
+  step<R>(name: string, fn: () => Promise<R>): Promise<R>;
+  /** How the attempt ended: done, retry, error, cancelled, lease_lost, shutdown. */
+  outcome(outcome: string): void;
+}
 
 /** host:pid:random: readable in the dashboard, distinct for every worker of a process and every restart. */
 export function newWorkerId(): string {
@@ -119,6 +130,8 @@ export abstract class WorkerCore<T extends AttemptTask, E extends CoreEvents<T> 
   protected abstract fencingTokenOf(task: T): number;
   /** The task's own timeout, if it has one (the definition's default applies otherwise). */
   protected abstract timeoutOf(task: T): number | null | undefined;
+  /** The W3C trace context stored with the task at submit, if it was traced (src/tracing.ts). */
+  protected abstract traceCarrierOf(task: T): TraceCarrier | null | undefined;
   /**
    * Record a result. Resolves false when it was not recorded, already reported, and is left to
    * the lease (rescue retries the task); undefined or true means recorded (undefined lets the SQL
@@ -139,6 +152,17 @@ export abstract class WorkerCore<T extends AttemptTask, E extends CoreEvents<T> 
   protected abstract stopBackground(): Promise<void>;
   /** The fields of the 'started' log line. */
   protected abstract describe(): Record<string, unknown>;
+
+  /** The attributes of a task's claim span (traceClaims). */
+  protected claimAttributes(uid: string, namespace: string): Record<string, string> {
+    return {
+      'messaging.system': 'eventix',
+      'messaging.operation.type': 'receive',
+      'messaging.destination.name': namespace,
+      'messaging.message.id': uid,
+      'eventix.worker.id': this.workerId,
+    };
+  }
 
   /** Stop claiming at once: interrupt what the loop may be waiting on besides the wakeup. */
   protected interruptClaims(): void {}
@@ -186,7 +210,41 @@ export abstract class WorkerCore<T extends AttemptTask, E extends CoreEvents<T> 
     });
   }
 
+  /**
+   * The attempt as the span `eventix.run <task>` in the trace its submit began, with
+   * `eventix.complete` or `eventix.fail` under it. Without an OpenTelemetry SDK the span does not
+   * record, and nothing else is done: no context switch, no child spans, no attributes.
+   */
   private async runAttempt(task: T, controller: AttemptAbort): Promise<void> {
+    const parent = contextOf(this.traceCarrierOf(task));
+    const span = startSpan(`eventix.run ${task.task}`, SpanKind.CONSUMER, {}, parent);
+    if (!span.isRecording()) return this.attempt(task, controller);
+    span.setAttributes({
+      'messaging.system': 'eventix',
+      'messaging.operation.type': 'process',
+      'messaging.destination.name': task.namespace,
+      'messaging.message.id': task.uid,
+      'eventix.task.name': task.task,
+      'eventix.task.attempt': task.attempts,
+      'eventix.worker.id': this.workerId,
+    });
+    let outcome = 'done';
+    const traced: Traced = {
+      run: (fn) => withActiveSpan(span, parent, fn),
+      step: (name, fn) => inSpan(name, SpanKind.INTERNAL, { 'messaging.message.id': task.uid }, fn, activeIn(parent, span)),
+      outcome: (o) => {
+        outcome = o;
+      },
+    };
+    try {
+      await this.attempt(task, controller, traced);
+    } finally {
+      span.setAttribute('eventix.task.outcome', outcome);
+      endSpan(span, outcome === 'done' || outcome === 'shutdown' ? undefined : new Error(`attempt ended ${outcome}`));
+    }
+  }
+
+  private async attempt(task: T, controller: AttemptAbort, traced?: Traced): Promise<void> {
     const def = this.registry.get(task.task);
     // A child logger per task is costly at thousands of tasks a second: make it on first use.
     let child: Logger | undefined;
@@ -224,35 +282,46 @@ export abstract class WorkerCore<T extends AttemptTask, E extends CoreEvents<T> 
       };
       // The attempt ends when the handler settles or its signal aborts, whichever is first: a
       // handler that ignores its signal cannot hold a slot (or a lost lease) forever.
-      result = await Promise.race([Promise.resolve().then(() => def.handler(task.args, task.kwargs, ctx)), aborted]);
+      const call = () => def.handler(task.args, task.kwargs, ctx);
+      result = await Promise.race([Promise.resolve().then(traced ? () => traced.run(call) : call), aborted]);
     } catch (err) {
       clearTimeout(timer);
       settle();
-      await this.onAttemptError(task, err, log());
+      await this.onAttemptError(task, err, log(), traced);
       return;
     }
     clearTimeout(timer);
     settle();
     try {
-      if ((await this.record(task, result, controller)) !== false) {
+      const recorded = traced
+        ? traced.step('eventix.complete', () => this.record(task, result, controller))
+        : this.record(task, result, controller);
+      if ((await recorded) !== false) {
         this.emitCore('task:completed', { task, result, durationMs: Date.now() - started });
       }
     } catch (err) {
-      await this.onAttemptError(task, err, log());
+      await this.onAttemptError(task, err, log(), traced);
     }
   }
 
   /** A lost lease discards the outcome; a shutdown abort reports nothing (stop() hands the task back); anything else fails the attempt. */
-  private async onAttemptError(task: T, err: unknown, log: Logger): Promise<void> {
+  private async onAttemptError(task: T, err: unknown, log: Logger, traced?: Traced): Promise<void> {
     if (this.isLeaseLoss(err)) {
+      traced?.outcome('lease_lost');
       this.leaseLost(task, err.message, log);
       return;
     }
-    if (err instanceof AttemptAborted && err.reason === 'shutdown') return;
+    if (err instanceof AttemptAborted && err.reason === 'shutdown') {
+      traced?.outcome('shutdown');
+      return;
+    }
     const reason = err instanceof AttemptAborted ? err.reason : undefined;
     const retryable = (err as { retryable?: unknown })?.retryable !== false;
+    traced?.outcome('failed');
     try {
-      const { error, status } = await this.failAttempt(task, err, reason, retryable);
+      const fail = () => this.failAttempt(task, err, reason, retryable);
+      const { error, status } = await (traced ? traced.step('eventix.fail', fail) : fail());
+      traced?.outcome(String(status));
       log.warn({ err: coerceError(err), status }, 'task attempt failed');
       this.emitCore('task:failed', { task, error, status });
     } catch (failErr) {

@@ -5,6 +5,7 @@ import { fail, toTaskError } from '../queue/fail.ts';
 import { release } from '../queue/release.ts';
 import type { TaskStatus } from '../queue/states.ts';
 import type { ClaimedTask, TaskError } from '../queue/task.ts';
+import { type TraceCarrier, traceClaims } from '../tracing.ts';
 import type { AttemptAbort } from './attempt-abort.ts';
 import type { AttemptAborted } from './attempt-aborted.ts';
 import { Completer } from './completer.ts';
@@ -122,13 +123,13 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
         this.reservedRoom += room;
         return { ...shape, limit: start + room, start };
       },
-      claimed: (tasks, r) => {
+      claimed: (tasks, r, startedAt) => {
         this.reservedSlots -= r.start ?? r.limit;
         this.reservedRoom -= r.limit - (r.start ?? r.limit);
         if (r.limit === 0) return;
         // A full answer means more may wait; a short one that the queue is empty for now.
         this.drained = tasks.length < r.limit && r.notified === this.notified;
-        this.accept(tasks);
+        this.accept(tasks, startedAt);
       },
     });
     this.heartbeats = new Heartbeats({
@@ -181,7 +182,8 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
    * Claimed tasks: those the claim started run now, the rest join the buffer, and any slot still
    * free takes from the buffer. Stopped meanwhile: hand them all straight back, untouched.
    */
-  private accept(tasks: ClaimedTask[]): void {
+  private accept(tasks: ClaimedTask[], claimStartedAt: number): void {
+    traceClaims(tasks, carrierOfTask, claimStartedAt, (t) => this.claimAttributes(t.uid, t.namespace));
     if (this.state !== 'running') {
       this.releaseBuffered(tasks);
       return;
@@ -278,6 +280,7 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
         const limit = free + room;
         this.reservedSlots += free;
         this.reservedRoom += room;
+        const claimStartedAt = Date.now();
         try {
           claimed = await claim(this.pool, {
             workerId: this.workerId,
@@ -301,7 +304,7 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
         }
         this.reservedSlots -= free;
         this.reservedRoom -= room;
-        this.accept(claimed);
+        this.accept(claimed, claimStartedAt);
         if (this.state !== 'running') break;
         if (claimed.length === limit) continue;
         if (notified === this.notified) this.drained = true;
@@ -322,6 +325,10 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
 
   protected timeoutOf(task: ClaimedTask): number | null | undefined {
     return task.timeoutSeconds;
+  }
+
+  protected traceCarrierOf(task: ClaimedTask): TraceCarrier | null {
+    return task.traceContext;
   }
 
   protected override handlerSettled(): void {
@@ -397,3 +404,5 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
     return this.maintenance.runOnce();
   }
 }
+
+const carrierOfTask = (t: ClaimedTask) => t.traceContext;

@@ -3,28 +3,10 @@ import { type App, createApp } from '../../src/api/app.ts';
 import { EventixApiError, EventixClient, type FetchLike, isEventixApiError } from '../../src/client/client.ts';
 import { silentLogger } from '../../src/logger.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { apiError, inProcess } from './helpers.ts';
 
 const BASE = 'http://eventix.test';
 const SECRET = 'client-test-secret-0123456789';
-
-/** The client talks to the real app in-process: same routes, validation and database, no socket. */
-const inProcess =
-  (app: App, seen?: { url: string; init: RequestInit }[]): FetchLike =>
-  (input, init) => {
-    seen?.push({ url: input, init });
-    return app.request(input, init);
-  };
-
-/** Run `fn`, expect it to throw an EventixApiError, and return that. */
-async function apiError(fn: () => Promise<unknown>): Promise<EventixApiError> {
-  try {
-    await fn();
-  } catch (err) {
-    if (err instanceof EventixApiError) return err;
-    throw err;
-  }
-  throw new Error('expected an EventixApiError');
-}
 
 describe('EventixClient', () => {
   const db = useTestDatabase();

@@ -57,8 +57,9 @@ describe('the task field table', () => {
       'scheduleFireAt',
       'eventUid',
       'triggerName',
+      'traceContext',
     ]);
-    const provenance = ['scheduleName', 'scheduleFireAt', 'eventUid', 'triggerName'];
+    const provenance = ['scheduleName', 'scheduleFireAt', 'eventUid', 'triggerName', 'traceContext'];
     expect(Object.keys(submitBody.shape)).toEqual(library.filter((k) => !provenance.includes(k)).map(snakeCase));
     expect(WIRE_KEYS.map(snakeCase)).toEqual(Object.keys(submitBody.shape));
     // Where the wire does not override a validator, it is the library's own.

@@ -7,9 +7,9 @@ export function registerMigrate(program: Command): void {
     .command('migrate')
     .description('apply pending migrations to the database (embedded or DATABASE_URL) and exit')
     .action(async () => {
-      const { config, logger } = loadRuntime();
+      const { config, logger } = loadRuntime({}, { admin: true });
       try {
-        const conn = await connect(config, logger, { migrate: true });
+        const conn = await connect(config, logger, { migrate: true, joinRunning: true });
         process.stdout.write(`migrations applied to ${conn.describe}\n`);
         await conn.close();
       } catch (err) {

@@ -75,10 +75,10 @@ export async function runCommand(
     process.exitCode = isInputError(err) ? BASELINE_EXIT.badInput : BASELINE_EXIT.failure;
     return;
   }
-  const { config, logger } = loadRuntime();
+  const { config, logger } = loadRuntime({}, { admin: true });
   let conn: Awaited<ReturnType<typeof connect>>;
   try {
-    conn = await connect(config, logger);
+    conn = await connect(config, logger, { joinRunning: true });
   } catch (err) {
     report(err, names);
     process.exitCode = BASELINE_EXIT.failure;

@@ -9,6 +9,7 @@ import {
   toSchedulePatch,
 } from '../../api/schedule-schemas.ts';
 import { taskToJson } from '../../api/serialize.ts';
+import type { EventixClient } from '../../client/client.ts';
 import { connect } from '../../db/connect.ts';
 import { ValidationError } from '../../errors.ts';
 import { coerceError } from '../../logger.ts';
@@ -22,9 +23,9 @@ import {
   updateSchedule,
 } from '../../scheduler/manage.ts';
 import { runSchedule } from '../../scheduler/run-now.ts';
-import type { Schedule } from '../../scheduler/schedule-input.ts';
 import { issuesOf } from '../../validation/zod.ts';
 import { EXIT, loadRuntime } from '../runtime.ts';
+import { httpAction, remoteOptions, UsageError } from './tasks.ts';
 
 /**
  * `eventix schedules …`: the API's schedule operations, run directly on the database. Flags build
@@ -46,8 +47,6 @@ interface DefinitionFlags {
   enabled?: string;
   json?: boolean;
 }
-
-class UsageError extends Error {}
 
 function parseJsonFlag(flag: string, value: string | undefined): unknown {
   if (value === undefined) return undefined;
@@ -85,8 +84,7 @@ function validate<S extends z.ZodType>(schema: S, raw: unknown): z.infer<S> {
   return parsed.data;
 }
 
-function show(s: Schedule): string {
-  const j = scheduleToJson(s);
+function show(j: ScheduleJson): string {
   return [
     `${j.name}  ${j.enabled ? 'enabled' : 'paused'}`,
     `  cron      ${j.cron} (${j.timezone})`,
@@ -103,11 +101,11 @@ function print(json: boolean | undefined, value: unknown, human: string): void {
 
 /** Connect, run, close; map failures to a message and exit code 1. */
 async function withDatabase(fn: (pool: import('pg').Pool) => Promise<void>): Promise<void> {
-  const { config, logger } = loadRuntime();
+  const { config, logger } = loadRuntime({}, { admin: true });
   let conn: Awaited<ReturnType<typeof connect>> | undefined;
   let code: number = EXIT.ok;
   try {
-    conn = await connect(config, logger);
+    conn = await connect(config, logger, { joinRunning: true });
     await fn(conn.database.pool);
   } catch (err) {
     const message =
@@ -122,8 +120,78 @@ async function withDatabase(fn: (pool: import('pg').Pool) => Promise<void>): Pro
   process.exit(code);
 }
 
+/**
+ * What each subcommand does, in the API's JSON shapes: on the database directly (the default), or
+ * through the HTTP API of a running server when `--url` or EVENTIX_URL names one (its tokens and
+ * scopes then apply). The flags are validated here either way, so errors name the same fields.
+ */
+interface ScheduleOps {
+  list(namespace: string | undefined): Promise<ScheduleJson[]>;
+  get(name: string): Promise<ScheduleJson>;
+  create(body: z.infer<typeof scheduleCreateBody>): Promise<ScheduleJson>;
+  update(name: string, patch: z.infer<typeof scheduleUpdateBody>): Promise<ScheduleJson>;
+  delete(name: string): Promise<void>;
+  pause(name: string): Promise<ScheduleJson>;
+  resume(name: string): Promise<ScheduleJson>;
+  run(name: string): Promise<{ fire_at: string; task: unknown }>;
+}
+
+function databaseOps(pool: import('pg').Pool): ScheduleOps {
+  return {
+    async list(namespace) {
+      const all: ScheduleJson[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await listSchedules(pool, { namespace, limit: 500, cursor });
+        all.push(...page.schedules.map(scheduleToJson));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      return all;
+    },
+    get: async (name) => scheduleToJson(await getSchedule(pool, name)),
+    create: async (body) => scheduleToJson(await createSchedule(pool, toScheduleInput(body))),
+    update: async (name, patch) => scheduleToJson(await updateSchedule(pool, name, toSchedulePatch(patch))),
+    delete: (name) => removeSchedule(pool, name),
+    pause: async (name) => scheduleToJson(await pauseSchedule(pool, name)),
+    resume: async (name) => scheduleToJson(await resumeSchedule(pool, name)),
+    async run(name) {
+      const fire = await runSchedule(pool, name);
+      return { fire_at: fire.fireAt.toISOString(), task: taskToJson(fire.task) };
+    },
+  };
+}
+
+function httpOps(client: EventixClient): ScheduleOps {
+  const api = client.schedules;
+  return {
+    async list(namespace) {
+      const all: ScheduleJson[] = [];
+      for await (const s of api.iterate({ namespace, limit: 500 })) all.push(s);
+      return all;
+    },
+    get: (name) => api.get(name),
+    create: (body) => api.create(body),
+    update: (name, patch) => api.update(name, patch),
+    delete: (name) => api.delete(name),
+    pause: (name) => api.pause(name),
+    resume: (name) => api.resume(name),
+    run: (name) => api.run(name),
+  };
+}
+
+interface Remote {
+  url?: string;
+  token?: string;
+}
+
+/** Run one subcommand on the database or over HTTP (see ScheduleOps); a failure exits non-zero. */
+async function withOps(remote: Remote, fn: (ops: ScheduleOps) => Promise<void>): Promise<void> {
+  if (remote.url === undefined && !process.env.EVENTIX_URL) return withDatabase((pool) => fn(databaseOps(pool)));
+  await httpAction(remote, async (client) => fn(httpOps(client)));
+}
+
 const definitionOptions = (cmd: Command, required: boolean) =>
-  cmd
+  remoteOptions(cmd)
     .option('--cron <expr>', `cron expression, 5 fields or 6 with seconds first${required ? ' (required)' : ''}`)
     .option('--task <name>', `task to submit${required ? ' (required)' : ''}`)
     .option('--timezone <zone>', 'IANA time zone (default UTC)')
@@ -138,22 +206,17 @@ const definitionOptions = (cmd: Command, required: boolean) =>
     .option('--json', 'print JSON');
 
 export function registerSchedules(program: Command): void {
-  const schedules = program.command('schedules').description('manage cron schedules (directly in the database)');
+  const schedules = program
+    .command('schedules')
+    .description('manage cron schedules (in the database, or through a running server with --url)');
 
-  schedules
-    .command('list')
+  remoteOptions(schedules.command('list'))
     .description('list schedules by name')
     .option('--namespace <name>', 'only this namespace')
     .option('--json', 'print JSON')
-    .action((opts: { namespace?: string; json?: boolean }) =>
-      withDatabase(async (pool) => {
-        const all: ScheduleJson[] = [];
-        let cursor: string | undefined;
-        do {
-          const page = await listSchedules(pool, { namespace: opts.namespace, limit: 500, cursor });
-          all.push(...page.schedules.map(scheduleToJson));
-          cursor = page.nextCursor ?? undefined;
-        } while (cursor);
+    .action((opts: Remote & { namespace?: string; json?: boolean }) =>
+      withOps(opts, async (ops) => {
+        const all = await ops.list(opts.namespace);
         const human = all.length
           ? all
               .map(
@@ -165,74 +228,64 @@ export function registerSchedules(program: Command): void {
       }),
     );
 
-  schedules
-    .command('get <name>')
+  remoteOptions(schedules.command('get <name>'))
     .description('show one schedule')
     .option('--json', 'print JSON')
-    .action((name: string, opts: { json?: boolean }) =>
-      withDatabase(async (pool) => {
-        const s = await getSchedule(pool, name);
-        print(opts.json, scheduleToJson(s), show(s));
+    .action((name: string, opts: Remote & { json?: boolean }) =>
+      withOps(opts, async (ops) => {
+        const s = await ops.get(name);
+        print(opts.json, s, show(s));
       }),
     );
 
   definitionOptions(schedules.command('create <name>').description('create a schedule'), true).action(
-    (name: string, opts: DefinitionFlags) =>
-      withDatabase(async (pool) => {
-        const body = validate(scheduleCreateBody, { name, ...definitionOf(opts) });
-        const s = await createSchedule(pool, toScheduleInput(body));
-        print(opts.json, scheduleToJson(s), `created\n${show(s)}`);
+    (name: string, opts: Remote & DefinitionFlags) =>
+      withOps(opts, async (ops) => {
+        const s = await ops.create(validate(scheduleCreateBody, { name, ...definitionOf(opts) }));
+        print(opts.json, s, `created\n${show(s)}`);
       }),
   );
 
   definitionOptions(schedules.command('update <name>').description('change some fields of a schedule'), false).action(
-    (name: string, opts: DefinitionFlags) =>
-      withDatabase(async (pool) => {
-        const body = validate(scheduleUpdateBody, definitionOf(opts));
-        const s = await updateSchedule(pool, name, toSchedulePatch(body));
-        print(opts.json, scheduleToJson(s), `updated\n${show(s)}`);
+    (name: string, opts: Remote & DefinitionFlags) =>
+      withOps(opts, async (ops) => {
+        const s = await ops.update(name, validate(scheduleUpdateBody, definitionOf(opts)));
+        print(opts.json, s, `updated\n${show(s)}`);
       }),
   );
 
-  schedules
-    .command('delete <name>')
+  remoteOptions(schedules.command('delete <name>'))
     .description('delete a schedule and its fire history (its tasks stay)')
     .option('--json', 'print JSON')
-    .action((name: string, opts: { json?: boolean }) =>
-      withDatabase(async (pool) => {
-        await removeSchedule(pool, name);
+    .action((name: string, opts: Remote & { json?: boolean }) =>
+      withOps(opts, async (ops) => {
+        await ops.delete(name);
         print(opts.json, { deleted: name }, `deleted ${name}`);
       }),
     );
 
-  for (const [verb, fn, description] of [
-    ['pause', pauseSchedule, 'pause a schedule'],
-    ['resume', resumeSchedule, 'resume a schedule from now on (times missed while paused are not fired)'],
+  for (const [verb, description] of [
+    ['pause', 'pause a schedule'],
+    ['resume', 'resume a schedule from now on (times missed while paused are not fired)'],
   ] as const) {
-    schedules
-      .command(`${verb} <name>`)
+    remoteOptions(schedules.command(`${verb} <name>`))
       .description(description)
       .option('--json', 'print JSON')
-      .action((name: string, opts: { json?: boolean }) =>
-        withDatabase(async (pool) => {
-          const s = await fn(pool, name);
-          print(opts.json, scheduleToJson(s), `${verb}d\n${show(s)}`);
+      .action((name: string, opts: Remote & { json?: boolean }) =>
+        withOps(opts, async (ops) => {
+          const s = await ops[verb](name);
+          print(opts.json, s, `${verb}d\n${show(s)}`);
         }),
       );
   }
 
-  schedules
-    .command('run <name>')
+  remoteOptions(schedules.command('run <name>'))
     .description('fire a schedule once now, whatever its cron, overlap setting or pause')
     .option('--json', 'print JSON')
-    .action((name: string, opts: { json?: boolean }) =>
-      withDatabase(async (pool) => {
-        const fire = await runSchedule(pool, name);
-        print(
-          opts.json,
-          { fire_at: fire.fireAt.toISOString(), task: taskToJson(fire.task) },
-          `fired ${name} at ${fire.fireAt.toISOString()}: task ${fire.task.uid}`,
-        );
+    .action((name: string, opts: Remote & { json?: boolean }) =>
+      withOps(opts, async (ops) => {
+        const fire = await ops.run(name);
+        print(opts.json, fire, `fired ${name} at ${fire.fire_at}: task ${(fire.task as { uid: string }).uid}`);
       }),
     );
 }

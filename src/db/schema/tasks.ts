@@ -90,6 +90,8 @@ export const tasks = pgTable(
     /** Set on tasks an event's trigger submitted. */
     eventUid: uuid('event_uid'),
     triggerName: text('trigger_name'),
+    /** The W3C trace context (traceparent, tracestate) the submit ran in, when it was traced (src/tracing.ts). */
+    traceContext: jsonb('trace_context').$type<Record<string, string>>(),
     revision: integer('revision').notNull().default(1),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
