@@ -20,8 +20,17 @@ run_once() {
   done
   if [ -z "$ready" ]; then echo "$label: /readyz did not answer 200 within 30 s"; cat "$out"; kill -KILL -- -"$pid" || true; exit 1; fi
   echo "$label: $url/readyz answered 200 after ${SECONDS}s"
-  # The dashboard is part of what `npm start` opens.
-  curl -sf "$url/ui" | grep -q '<title>Overview · Eventix</title>' || { echo "$label: /ui did not serve the dashboard"; cat "$out"; kill -KILL -- -"$pid" || true; exit 1; }
+  # The dashboard is part of what `npm start` opens. Into a file, not piped to `grep -q`: grep exits
+  # at the first match, curl then fails writing the rest (EPIPE), and pipefail reported a dashboard
+  # that had been served (seen twice in about 60 CI runs).
+  local ui status
+  ui=$(mktemp)
+  status=$(curl -s -o "$ui" -w '%{http_code}' "$url/ui" || true)
+  if [ "$status" != 200 ] || ! grep -q '<title>Overview · Eventix</title>' "$ui"; then
+    echo "$label: /ui did not serve the dashboard (HTTP $status); the start of its answer:"; head -c 2000 "$ui"; echo
+    cat "$out"; kill -KILL -- -"$pid" || true; exit 1
+  fi
+  rm -f "$ui"
   kill -INT -- -"$pid"
   local code=0
   wait "$pid" || code=$?

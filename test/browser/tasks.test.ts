@@ -79,6 +79,10 @@ describe.skipIf(noBrowser)('task pages in the browser', () => {
     const page = await ui.newPage();
     await page.goto(`/ui/tasks/${uid}`);
     await expect.poll(() => page.locator('pre.stack').textContent()).toContain('at fetchUpstream (flaky.ts:12:7)');
+    // The attempt history: one failed attempt, by that worker, with its error.
+    const attempt = page.getByTestId('attempts').locator('tbody tr');
+    await expect.poll(() => attempt.count()).toBe(1);
+    await expect.poll(() => attempt.textContent()).toMatch(/^1.*browser-worker.*TimeoutError: upstream took too long$/);
     await checkPage(page, 'task-detail');
 
     await page.getByTestId('task-retry').click();

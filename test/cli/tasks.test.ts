@@ -1,5 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -100,6 +102,67 @@ describe('eventix tasks (over HTTP)', () => {
     expect(JSON.parse(real.stdout)).toEqual({ retried: expect.arrayContaining(uids), interrupted: false });
     for (const uid of uids) expect((await client.get(uid)).status).toBe('scheduled');
     expect((await tasks('retry-failed', '--namespace', 'cli-retry')).stdout).toBe('retried 0 failed tasks\n');
+  });
+
+  it('retry-failed stops at Ctrl-C after the task in hand: what it reports is exactly what left error', async () => {
+    const namespace = 'cli-stop';
+    const uids: string[] = [];
+    for (let i = 0; i < 6; i++) uids.push((await client.submit({ task: 'cli.stop', namespace, max_retries: 0 })).task.uid);
+    const claimed = await client.claim({ worker_id: 'cli-worker', namespace, tasks: ['cli.stop'], limit: 6 });
+    for (const t of claimed.tasks) {
+      await client.fail(t.uid, { worker_id: 'cli-worker', fencing_token: t.fencing_token, error: { message: 'down' } });
+    }
+    // A proxy in front of the server that holds the third reschedule (and any after it) until the
+    // CLI has taken the Ctrl-C: the interrupt then lands with a request in flight, deterministically.
+    let reschedules = 0;
+    let holding = true;
+    const held: (() => void)[] = [];
+    let reachedThird!: () => void;
+    const third = new Promise<void>((r) => {
+      reachedThird = r;
+    });
+    const proxy = http.createServer((req, res) => {
+      const forward = () => {
+        const up = http.request(new URL(req.url ?? '/', url), { method: req.method, headers: req.headers }, (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        });
+        req.pipe(up);
+      };
+      if (req.url?.endsWith('/reschedule') && ++reschedules >= 3 && holding) {
+        held.push(forward);
+        if (reschedules === 3) reachedThird();
+        return;
+      }
+      forward();
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const child = spawnCli(['tasks', 'retry-failed', '--namespace', namespace, '--url', proxyUrl], { EVENTIX_TOKEN: ADMIN });
+      const done = collect(child);
+      const stopping = new Promise<void>((resolve) => {
+        let err = '';
+        child.stderr?.on('data', (d) => {
+          err += d;
+          if (err.includes('stopping after the task in hand')) resolve();
+        });
+      });
+      await third;
+      child.kill('SIGINT');
+      await stopping;
+      holding = false;
+      for (const f of held.splice(0)) f();
+      const r = await done;
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stdout).toBe('retried 3 failed tasks (interrupted: the rest are still in error)\n');
+      const statuses = await Promise.all(uids.map(async (uid) => (await client.get(uid)).status));
+      expect(statuses.filter((st) => st === 'scheduled')).toHaveLength(3);
+      expect(statuses.filter((st) => st === 'error')).toHaveLength(3);
+      expect(reschedules).toBe(3);
+    } finally {
+      await new Promise((r) => proxy.close(r));
+    }
   });
 
   it('eventix schedules --url: create, list, get, pause, run and delete through the API, with its scopes', async () => {

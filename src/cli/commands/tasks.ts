@@ -275,6 +275,7 @@ export function registerTasks(program: Command): void {
         const off = onShutdownSignals({
           first: () => {
             stop = true;
+            process.stderr.write('\neventix: stopping after the task in hand (Ctrl-C again to quit at once)\n');
           },
           again: () => process.exit(TASKS_EXIT.failure),
         });

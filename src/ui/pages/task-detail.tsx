@@ -2,7 +2,7 @@ import type { Child } from 'hono/jsx';
 import { CANCELLABLE } from '../../queue/cancel.ts';
 import { RESCHEDULABLE } from '../../queue/reschedule.ts';
 import type { Task } from '../../queue/task.ts';
-import { Action, Card, Fields, JsonBlock, Status, Time } from '../components.tsx';
+import { Action, Card, Fields, Head, JsonBlock, Status, Time } from '../components.tsx';
 import type { Viewer } from '../context.ts';
 import { formatDuration, formatRelative, formatUtc, plural, shortUid } from '../format.ts';
 import { Layout } from '../layout.tsx';
@@ -46,8 +46,7 @@ export function TaskDetailPage(props: { viewer: Viewer; task: Task; notice?: str
             ))}
           </ol>
           <p class="hint">
-            Eventix keeps no status history: each attempt overwrites the previous one’s start time, worker and error. This timeline is
-            rebuilt from the task’s stored timestamps and shows only the latest attempt.
+            Rebuilt from the task’s stored timestamps: it shows the latest attempt. Every failed attempt is kept under Failed attempts.
           </p>
         </Card>
       </div>
@@ -75,6 +74,7 @@ export function TaskDetailPage(props: { viewer: Viewer; task: Task; notice?: str
         </Card>
       </div>
       {t.error ? <ErrorCard task={t} /> : null}
+      {t.attemptErrors?.length ? <AttemptsCard task={t} now={now} /> : null}
     </Layout>
   );
 }
@@ -222,6 +222,37 @@ function ErrorCard({ task: t }: { task: Task }) {
           <JsonBlock value={e.payload} label="error payload" />
         </>
       ) : null}
+    </Card>
+  );
+}
+
+/** Every failed attempt the task keeps (attempt_errors, the last 20), newest first. */
+function AttemptsCard({ task: t, now }: { task: Task; now: Date }) {
+  const attempts = [...(t.attemptErrors ?? [])].reverse();
+  return (
+    <Card title={`Failed attempts (${attempts.length})`} id="attempts">
+      <table class="bench stack" data-testid="attempts">
+        <Head cols={[['Attempt', 'num'], 'Failed (UTC)', 'Worker', 'Error']} />
+        <tbody>
+          {attempts.map((a) => (
+            <tr>
+              <td class="num" data-label="Attempt">
+                {a.attempt}
+              </td>
+              <td data-label="Failed (UTC)">
+                <Time at={a.failed_at} now={now} />
+              </td>
+              <td data-label="Worker">
+                <code>{a.worker_id ?? '-'}</code>
+              </td>
+              <td data-label="Error">
+                <code>{a.error.class}</code>: <span class="error-message">{a.error.message.split('\n')[0]}</span>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p class="hint">The last 20 failures are kept, each stack cut to 2,000 characters; the latest error above keeps its whole stack.</p>
     </Card>
   );
 }
