@@ -172,7 +172,7 @@ describe('eventix tasks (over HTTP)', () => {
     expect(JSON.parse(created.stdout)).toMatchObject({ name: 'cli-nightly', cron: '0 2 * * *', task: 'cli.report', enabled: true });
     // The server holds it: the API answers it too.
     expect((await client.schedules.get('cli-nightly')).namespace).toBe('cli-s');
-    expect((await sched('list')).stdout).toMatch(/^cli-nightly	enabled	0 2 \* \* \*	UTC	cli\.report	next /m);
+    expect((await sched('list')).stdout).toMatch(/^cli-nightly\tenabled\t0 2 \* \* \*\tUTC\tcli\.report\tnext /m);
     expect((await sched('get', 'cli-nightly')).stdout).toContain('cli.report in cli-s, priority 0');
     expect((await sched('pause', 'cli-nightly')).stdout).toMatch(/^paused\ncli-nightly {2}paused/);
     const fired = await sched('run', 'cli-nightly', '--json');
