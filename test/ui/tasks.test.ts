@@ -108,7 +108,8 @@ describe('task pages', () => {
         'at handler (job.ts:1:1)',
         'Failed after 1 attempt',
         'Submitted',
-        'only the latest attempt',
+        'Failed attempts (1)',
+        'data-testid="attempts"',
         'w-ui',
         'k-1',
       ]) {
