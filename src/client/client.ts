@@ -11,7 +11,6 @@ import type {
   heartbeatOut,
   listQuery,
   namespacesOut,
-  problemOut,
   releaseBody,
   releaseOut,
   statsOut,
@@ -27,6 +26,7 @@ import { BaselinesApi } from './baselines.ts';
 import { BenchmarksApi } from './benchmarks.ts';
 import { CommitsApi } from './commits.ts';
 import { ConfigsApi } from './configs.ts';
+import { EventixApiError, type ProblemJson, problemOf } from './errors.ts';
 import { EventsApi } from './events.ts';
 import { items, pages } from './paging.ts';
 import { SchedulesApi } from './schedules.ts';
@@ -70,11 +70,11 @@ export type FailRequest = z.input<typeof failBody>;
 export type FailResponse = z.infer<typeof failOut>;
 export type ReleaseRequest = z.input<typeof releaseBody>;
 export type ReleaseResponse = z.infer<typeof releaseOut>;
-/** RFC 9457 problem details; domain errors add `code` (e.g. 'LeaseLost') and their details. */
-export type ProblemJson = z.infer<typeof problemOut> & { code?: string; [extension: string]: unknown };
 
 export type StatsJson = z.infer<typeof statsOut>;
 export type NamespacesJson = z.infer<typeof namespacesOut>;
+
+export { EventixApiError, isEventixApiError, type ProblemJson } from './errors.ts';
 
 /** The part of `fetch` the client uses; inject one to reach an in-process app or add tracing. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response> | Response;
@@ -102,38 +102,6 @@ export interface EventixClientOptions {
   retries?: number | undefined;
   /** The first wait before a retry, doubled at each next one, each drawn between half and all of it (jitter). Default 100 ms. */
   retryDelayMs?: number | undefined;
-}
-
-/**
- * A non-2xx answer of the API. `problem` is the parsed problem+json body, so callers can switch on
- * `err.problem.code` (`'LeaseLost'`, `'TaskNotFound'`, `'InvalidTransition'`, …) or `err.status`, and
- * read `err.problem.errors` for the fields a 400 rejected. Network failures are not wrapped: they
- * propagate as fetch raised them.
- */
-export class EventixApiError extends Error {
-  readonly status: number;
-  readonly problem: ProblemJson;
-  readonly method: string;
-  readonly path: string;
-
-  constructor(method: string, path: string, status: number, problem: ProblemJson) {
-    const fields = problem.errors?.length ? ` (${problem.errors.map((e) => `${e.field}: ${e.message}`).join('; ')})` : '';
-    super(`${method} ${path} → ${status} ${problem.title}${problem.detail ? `: ${problem.detail}` : ''}${fields}`);
-    this.name = 'EventixApiError';
-    this.status = status;
-    this.problem = problem;
-    this.method = method;
-    this.path = path;
-  }
-
-  /** The domain error code (`problem.code`), when the server gave one. */
-  get code(): string | undefined {
-    return this.problem.code;
-  }
-}
-
-export function isEventixApiError(err: unknown, code?: string): err is EventixApiError {
-  return err instanceof EventixApiError && (code === undefined || err.problem.code === code);
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -405,24 +373,4 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
-}
-
-/** The problem body of an error answer, or one made up from the status when a proxy answered instead. */
-function problemOf(res: Response, text: string): ProblemJson {
-  try {
-    const parsed = JSON.parse(text) as unknown;
-    if (parsed && typeof parsed === 'object' && typeof (parsed as ProblemJson).title === 'string') {
-      const p = parsed as ProblemJson;
-      // The HTTP status is the truth; a body's own `status` could disagree.
-      return { ...p, type: typeof p.type === 'string' ? p.type : 'about:blank', status: res.status };
-    }
-  } catch {
-    // not JSON: fall through
-  }
-  return {
-    type: 'about:blank',
-    title: res.statusText || `HTTP ${res.status}`,
-    status: res.status,
-    ...(text ? { detail: text.slice(0, 500) } : {}),
-  };
 }

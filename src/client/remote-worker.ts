@@ -1,6 +1,6 @@
 import { LEASE_MAX, LEASE_MIN } from '../api/schemas.ts';
 import { coerceError, type Logger } from '../logger.ts';
-import { type TraceCarrier, traceClaims } from '../tracing.ts';
+import type { TraceCarrier } from '../tracing.ts';
 import { AttemptAborted } from '../worker/attempt-aborted.ts';
 import { type Attempt, type CoreLabels, WorkerCore } from '../worker/core.ts';
 import type { TaskDefinition } from '../worker/registry.ts';
@@ -166,12 +166,7 @@ export class RemoteWorker extends WorkerCore<ClaimedTaskJson, RemoteWorkerEvents
         );
         claimed = r.tasks;
         errorDelay = 0;
-        traceClaims(
-          claimed,
-          (t) => t.trace_context,
-          claimStartedAt,
-          (t) => this.claimAttributes(t.uid, t.namespace),
-        );
+        this.traceClaimed(claimed, claimStartedAt);
       } catch (err) {
         if (this.state !== 'running') break;
         this.reportError(err, 'claim');

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isAlive, isPostgresFor } from './stale-server.ts';
+import { isAlive, isPostgresFor, readPidFile } from './stale-server.ts';
 
 export interface RunningEmbedded {
   url: string;
@@ -23,8 +23,8 @@ export async function findRunningEmbedded(dataDir: string): Promise<RunningEmbed
   const port = Number(lines[3]);
   if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0) return undefined;
   if (!isAlive(pid) || !(await isPostgresFor(pid, pgdata))) return undefined;
-  const ownerPid = Number((await readFile(path.join(root, 'owner.pid'), 'utf8').catch(() => '')).split('\n')[0]);
-  if (!Number.isInteger(ownerPid) || ownerPid <= 0 || !isAlive(ownerPid)) return undefined;
+  const ownerPid = await readPidFile(path.join(root, 'owner.pid'));
+  if (ownerPid === undefined || !isAlive(ownerPid)) return undefined;
   let creds: { user?: unknown; password?: unknown };
   try {
     creds = JSON.parse(await readFile(path.join(root, 'credentials.json'), 'utf8'));

@@ -61,7 +61,7 @@ function readPostmasterPid(pgdata: string): Promise<number | undefined> {
 }
 
 /** The pid on the first line of a pid file, if there is a plausible one. */
-async function readPidFile(file: string): Promise<number | undefined> {
+export async function readPidFile(file: string): Promise<number | undefined> {
   try {
     const first = (await readFile(file, 'utf8')).split('\n')[0];
     const pid = Number(first);

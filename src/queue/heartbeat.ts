@@ -4,9 +4,8 @@ import type { Lease } from './ownership.ts';
 /**
  * Renew the leases of every task a worker holds, in one statement, each by `leaseSeconds` (which
  * becomes the task's lease length) or, when that is null, by the length last given, at the claim
- * or by an earlier heartbeat (30 s for a task claimed before lease_seconds was
- * recorded). A task missing from the answer
- * is no longer ours (rescued, re-claimed, finished): its handler must be aborted and its outcome
+ * or by an earlier heartbeat (30 s for a task claimed before lease_seconds existed). A task
+ * missing from the answer is no longer ours (rescued, re-claimed, finished): its handler must be aborted and its outcome
  * discarded. A task returned with cancel_requested must be aborted too; it ends `cancelled`.
  */
 const HEARTBEAT_SQL = `

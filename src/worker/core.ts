@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { coerceError, type Logger, silentLogger } from '../logger.ts';
-import { activeIn, contextOf, endSpan, inSpan, SpanKind, startSpan, type TraceCarrier, withActiveSpan } from '../tracing.ts';
+import { activeIn, contextOf, endSpan, inSpan, SpanKind, startSpan, type TraceCarrier, traceClaims, withActiveSpan } from '../tracing.ts';
 import { AttemptAbort } from './attempt-abort.ts';
 import { AttemptAborted } from './attempt-aborted.ts';
 import { buildRegistry, type TaskContext, type TaskDefinition } from './registry.ts';
@@ -153,15 +153,20 @@ export abstract class WorkerCore<T extends AttemptTask, E extends CoreEvents<T> 
   /** The fields of the 'started' log line. */
   protected abstract describe(): Record<string, unknown>;
 
-  /** The attributes of a task's claim span (traceClaims). */
-  protected claimAttributes(uid: string, namespace: string): Record<string, string> {
-    return {
-      'messaging.system': 'eventix',
-      'messaging.operation.type': 'receive',
-      'messaging.destination.name': namespace,
-      'messaging.message.id': uid,
-      'eventix.worker.id': this.workerId,
-    };
+  /** Claimed tasks, each with a claim span in its own trace from `startedAt` (when the claim was sent) until now. */
+  protected traceClaimed(tasks: readonly T[], startedAt: number): void {
+    traceClaims(
+      tasks,
+      (t) => this.traceCarrierOf(t),
+      startedAt,
+      (t) => ({
+        'messaging.system': 'eventix',
+        'messaging.operation.type': 'receive',
+        'messaging.destination.name': t.namespace,
+        'messaging.message.id': t.uid,
+        'eventix.worker.id': this.workerId,
+      }),
+    );
   }
 
   /** Stop claiming at once: interrupt what the loop may be waiting on besides the wakeup. */

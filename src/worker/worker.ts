@@ -5,7 +5,7 @@ import { fail, toTaskError } from '../queue/fail.ts';
 import { release } from '../queue/release.ts';
 import type { TaskStatus } from '../queue/states.ts';
 import type { ClaimedTask, TaskError } from '../queue/task.ts';
-import { type TraceCarrier, traceClaims } from '../tracing.ts';
+import type { TraceCarrier } from '../tracing.ts';
 import type { AttemptAbort } from './attempt-abort.ts';
 import type { AttemptAborted } from './attempt-aborted.ts';
 import { Completer } from './completer.ts';
@@ -183,7 +183,7 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
    * free takes from the buffer. Stopped meanwhile: hand them all straight back, untouched.
    */
   private accept(tasks: ClaimedTask[], claimStartedAt: number): void {
-    traceClaims(tasks, carrierOfTask, claimStartedAt, (t) => this.claimAttributes(t.uid, t.namespace));
+    this.traceClaimed(tasks, claimStartedAt);
     if (this.state !== 'running') {
       this.releaseBuffered(tasks);
       return;
@@ -404,5 +404,3 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
     return this.maintenance.runOnce();
   }
 }
-
-const carrierOfTask = (t: ClaimedTask) => t.traceContext;

@@ -24,8 +24,9 @@ import {
 } from '../../scheduler/manage.ts';
 import { runSchedule } from '../../scheduler/run-now.ts';
 import { issuesOf } from '../../validation/zod.ts';
+import { parseJsonFlag } from '../flags.ts';
 import { EXIT, loadRuntime } from '../runtime.ts';
-import { httpAction, remoteOptions, UsageError } from './tasks.ts';
+import { httpAction, remoteOptions } from './tasks.ts';
 
 /**
  * `eventix schedules …`: the API's schedule operations, run directly on the database. Flags build
@@ -46,15 +47,6 @@ interface DefinitionFlags {
   overlap?: string;
   enabled?: string;
   json?: boolean;
-}
-
-function parseJsonFlag(flag: string, value: string | undefined): unknown {
-  if (value === undefined) return undefined;
-  try {
-    return JSON.parse(value);
-  } catch (err) {
-    throw new UsageError(`--${flag}: malformed JSON: ${coerceError(err).message}`);
-  }
 }
 
 /** true/false, or the text as given so that validation names the field. */

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { EventixApiError, EventixClient, type ListFilters, type SubmitRequest, type TaskJson } from '../../client/client.ts';
 import { ValidationError } from '../../errors.ts';
 import { coerceError } from '../../logger.ts';
+import { parseIntegerFlag, parseJsonFlag, UsageError } from '../flags.ts';
 import { onShutdownSignals } from '../signals.ts';
 
 /**
@@ -18,9 +19,6 @@ interface Common {
   token?: string;
   json?: boolean;
 }
-
-/** Bad flags: exit 2, naming the flag. */
-export class UsageError extends Error {}
 
 /** --url, else EVENTIX_URL, else the local server `eventix start` runs (EVENTIX_PORT, default 8080). */
 export function defaultUrl(env: NodeJS.ProcessEnv = process.env): string {
@@ -69,21 +67,6 @@ function action<A extends unknown[]>(fn: (...args: [...A, Common]) => Promise<vo
       report(err, opts.url ?? defaultUrl());
     }
   };
-}
-
-function parseJson(flag: string, value: string | undefined): unknown {
-  if (value === undefined) return undefined;
-  try {
-    return JSON.parse(value);
-  } catch (err) {
-    throw new UsageError(`--${flag}: malformed JSON: ${coerceError(err).message}`);
-  }
-}
-
-function parseInteger(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^-?\d+$/.test(value)) throw new UsageError(`--${flag}: expected a whole number, got ${JSON.stringify(value)}`);
-  return Number(value);
 }
 
 const out = (text: string): void => {
@@ -175,7 +158,7 @@ export function registerTasks(program: Command): void {
           namespace: o.namespace,
           task: o.task,
           status: o.status?.split(',').map((s) => s.trim()) as ListFilters['status'],
-          limit: parseInteger('limit', o.limit) ?? 50,
+          limit: parseIntegerFlag('limit', o.limit) ?? 50,
         };
         const found = o.all ? await client.listAll(filters) : (await client.list(filters)).tasks;
         if (o.json) return json(found);
@@ -219,12 +202,12 @@ export function registerTasks(program: Command): void {
           const body: Record<string, unknown> = {
             task,
             namespace: o.namespace,
-            args: parseJson('args', o.args),
-            kwargs: parseJson('kwargs', o.kwargs),
-            priority: parseInteger('priority', o.priority),
+            args: parseJsonFlag('args', o.args),
+            kwargs: parseJsonFlag('kwargs', o.kwargs),
+            priority: parseIntegerFlag('priority', o.priority),
             eta: o.eta,
             unique_key: o.uniqueKey,
-            max_retries: parseInteger('max-retries', o.maxRetries),
+            max_retries: parseIntegerFlag('max-retries', o.maxRetries),
           };
           // The server validates: its 400 names the field (`args`, `eta`), as for any API client.
           const r = await clientOf(o).submit(Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)) as SubmitRequest);
