@@ -32,6 +32,9 @@ export type ErrorCode =
   | 'AlertConflict'
   | 'SweepNotFound'
   | 'GitError'
+  // Imports (src/imports).
+  | 'ImportNotFound'
+  | 'ImportConflict'
   // Only the dashboard's pages raise these (src/ui/pages).
   | 'CommitNotFound'
   | 'EventNotFound'

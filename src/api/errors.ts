@@ -53,6 +53,8 @@ export const STATUS_BY_CODE = {
   BenchmarkRunsNotFound: 404,
   NoCandidates: 404,
   PairNotFailed: 409,
+  ImportNotFound: 404,
+  ImportConflict: 409,
   // The dashboard's own; its pages answer them (src/ui/pages/input-errors.tsx), never this table.
   CommitNotFound: 404,
   EventNotFound: 404,

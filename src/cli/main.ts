@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<Registrar>> = {
   commits: async () => (await import('./commands/commits.ts')).registerCommits,
   results: async () => (await import('./commands/results.ts')).registerResults,
   tasks: async () => (await import('./commands/tasks.ts')).registerTasks,
+  import: async () => (await import('./commands/import.ts')).registerImport,
 };
 
 const program = new Command()

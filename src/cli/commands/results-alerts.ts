@@ -8,6 +8,7 @@ import { alertSettingsFromConfig } from '../../tracking/alerts/runtime.ts';
 import { type Alert, type AlertStatus, getAlert, listAlerts, updateAlert } from '../../tracking/alerts/store.ts';
 import { GitOrderCache, loadSeries } from '../../tracking/series-samples.ts';
 import { issuesOf } from '../../validation/zod.ts';
+import { Progress } from '../progress.ts';
 import { fail } from '../runtime.ts';
 import { onShutdownSignals } from '../signals.ts';
 import { printJson, withDatabase } from '../with-database.ts';
@@ -203,32 +204,6 @@ export function registerResultsAlerts(results: Command): void {
   setter('reopen', 'open', 'reopen an alert');
 }
 
-/** A progress bar on a terminal; elsewhere (CI logs, pipes) a plain line every few seconds and at the end. */
-class Progress {
-  private lastLine = 0;
-  private readonly tty = Boolean(process.stderr.isTTY);
-
-  constructor(
-    private readonly total: number,
-    private readonly everyMs = 2000,
-  ) {}
-
-  update(done: number, opened: number, final = false): void {
-    const text = `evaluated ${done}/${this.total} series groups, ${opened} alert(s) opened`;
-    if (this.tty) {
-      const width = 30;
-      const filled = this.total ? Math.round((done / this.total) * width) : width;
-      process.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${text}\u001b[K${final ? '\n' : ''}`);
-      return;
-    }
-    const now = Date.now();
-    if (final || now - this.lastLine >= this.everyMs) {
-      this.lastLine = now;
-      process.stderr.write(`${text}\n`);
-    }
-  }
-}
-
 export function registerResultsEvaluate(results: Command): void {
   results
     .command('evaluate')
@@ -252,6 +227,7 @@ export function registerResultsEvaluate(results: Command): void {
         const settings = alertSettingsFromConfig(config);
         const groups = await listGroups(database.pool, { repo: opts.repo, metric: opts.metric });
         const progress = new Progress(groups.length);
+        const line = (opened: number) => `evaluated ${total.groups}/${groups.length} series groups, ${opened} alert(s) opened`;
         const gitCache = new GitOrderCache();
         const total = {
           groups: 0,
@@ -276,9 +252,9 @@ export function registerResultsEvaluate(results: Command): void {
           total.opened.push(...r.opened);
           total.opened_resolved.push(...r.openedResolved);
           total.resolved.push(...r.resolved);
-          progress.update(total.groups, total.opened.length);
+          progress.update(total.groups, line(total.opened.length));
         }
-        progress.update(total.groups, total.opened.length, true);
+        progress.update(total.groups, line(total.opened.length), true);
         if (opts.json) return void printJson({ ...total, interrupted });
         process.stdout.write(
           `evaluated ${total.series} series in ${total.groups} group(s): ${total.change_points} change point(s), ` +
