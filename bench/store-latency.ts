@@ -36,6 +36,9 @@ import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import { createDatabase, type Database } from '../src/db/client.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { runImport } from '../src/imports/run.ts';
+import type { TaskState } from '../src/imports/targets/tasks.ts';
+import type { ImportSource, SourceItem } from '../src/imports/types.ts';
 import { getTask } from '../src/queue/get.ts';
 import { MAX_BATCH, submit, submitNormalized } from '../src/queue/submit.ts';
 import { normalizeSubmit } from '../src/queue/submit-input.ts';
@@ -190,6 +193,50 @@ function buildRepo(dir: string, n: number): { shas: string[] } {
   return { shas };
 }
 
+/** A task as an importer maps it (src/imports/targets/tasks.ts), waiting and due in the future. */
+function importItem(uid: string, seq: number): SourceItem {
+  const now = new Date().toISOString();
+  const state: TaskState = {
+    task: 'bench.imported',
+    namespace: 'bench',
+    status: 'scheduled',
+    priority: 0,
+    eta: '2099-01-01T00:00:00.000Z',
+    args: [seq],
+    kwargs: {},
+    unique_key: null,
+    retry: true,
+    max_retries: 5,
+    error_eta_inc: 15,
+    error_eta_max: 300,
+    store_result: true,
+    result_expires: 604800,
+    error_expires: null,
+    result: null,
+    error: null,
+    expires_at: null,
+    operator: 'bench',
+    created_at: now,
+    updated_at: now,
+    finished_at: null,
+  };
+  return { kind: 'task', path: `bench[${seq}]`, key: uid, state };
+}
+
+/** An in-memory legacy store: the import path without a second database in the timing. */
+function memorySource(sourceKey: string, items: SourceItem[]): ImportSource {
+  return {
+    name: 'bench',
+    sourceKey,
+    options: {},
+    count: async () => items.length,
+    async *batches() {
+      for (let i = 0; i < items.length; i += 500) yield items.slice(i, i + 500);
+    },
+    close: async () => undefined,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Timing
 
@@ -205,6 +252,13 @@ const OPS = [
     batch: true,
   },
   { key: 'submit_batch', group: 'batch insert', title: 'submitNormalized, N tasks in one batch', short: 'submit N tasks', batch: true },
+  {
+    key: 'import_batch',
+    group: 'batch insert',
+    title: 'runImport of N tasks (the importers\' path: compare, write, ledger, one transaction)',
+    short: 'import N tasks',
+    batch: true,
+  },
   { key: 'get_task', group: 'lookup by key', title: 'getTask by uid', short: 'task by uid' },
   {
     key: 'get_run',
@@ -390,6 +444,23 @@ async function runCell(
         const results = await submitNormalized(db.pool, batch);
         if (results.length !== records) throw new Error('submitNormalized returned another count');
         for (const r of results) taskUids.push(r.task.uid);
+      };
+    },
+    records,
+  );
+
+  await measure(
+    'import_batch',
+    opts.batches,
+    Math.min(opts.warmup, 1),
+    (db, client) => {
+      // A source of its own per call: imports of one source are serialized by design, which is not what this times.
+      const items = Array.from({ length: records }, () => importItem(randomUUID(), taskSeq++));
+      const source = memorySource(`bench:${client}:${randomUUID()}`, items);
+      return async () => {
+        const r = await runImport(db.pool, source);
+        if (r.created !== records) throw new Error(`import created ${r.created} of ${records}`);
+        for (const i of items) if ('key' in i) taskUids.push(i.key);
       };
     },
     records,

@@ -10,7 +10,7 @@ import { collect, spawnTsx } from '../helpers/cli.ts';
 // as the store's functions change. Timings are machine-specific: nothing here asserts one.
 
 const SCRIPT = 'bench/store-latency.ts';
-const OPS = ['push_one', 'submit_one', 'push_batch', 'submit_batch', 'get_task', 'get_run', 'commit_status', 'series'];
+const OPS = ['push_one', 'submit_one', 'push_batch', 'submit_batch', 'import_batch', 'get_task', 'get_run', 'commit_status', 'series'];
 
 async function databaseExists(name: string): Promise<boolean> {
   const c = new pg.Client({ connectionString: inject('dbServerUrl') });
