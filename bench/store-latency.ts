@@ -255,7 +255,7 @@ const OPS = [
   {
     key: 'import_batch',
     group: 'batch insert',
-    title: 'runImport of N tasks (the importers\' path: compare, write, ledger, one transaction)',
+    title: "runImport of N tasks (the importers' path: compare, write, ledger, one transaction)",
     short: 'import N tasks',
     batch: true,
   },
