@@ -172,6 +172,7 @@ export const envSchema = z.object({
   EVENTIX_BENCHMARK_WORKER: bool.default(true),
   EVENTIX_METRIC_DIRECTIONS: metricDirections.optional(),
   EVENTIX_CHANGE_MIN_EFFECT: fraction(0.001, 1).default(0.02),
+  EVENTIX_COMPAT_ROOT: bool.default(false),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -231,6 +232,8 @@ export interface Config {
     /** Minimum relative change of a change point, and the tolerance of "restored". */
     minEffect: number;
   };
+  /** The Python-Eventix compatible API (src/api/compat/): also served at the root when `root`. */
+  compat: { root: boolean };
 }
 
 export class ConfigError extends Error {
@@ -315,5 +318,6 @@ export function loadConfig(
       directions: e.EVENTIX_METRIC_DIRECTIONS ?? {},
       minEffect: e.EVENTIX_CHANGE_MIN_EFFECT,
     },
+    compat: { root: e.EVENTIX_COMPAT_ROOT },
   };
 }

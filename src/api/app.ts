@@ -13,6 +13,8 @@ import type { Sweeps } from '../sweeps/config.ts';
 import type { AlertSettings } from '../tracking/alerts/settings.ts';
 import { uiRoutes } from '../ui/routes.tsx';
 import { type AppEnv, authenticate } from './auth.ts';
+import { compatProblem } from './compat/errors.ts';
+import { COMPAT_PREFIX, type CompatMount, compatRoutes } from './compat/routes.ts';
 import { HttpProblem, problemFromError } from './errors.ts';
 import { declaredOperations, publicPathsOf } from './route.ts';
 import { baselineRoutes } from './routes/baselines.ts';
@@ -52,6 +54,11 @@ export interface AppDeps {
   sweeps?: Sweeps;
   /** Change points and alerts: git order (repos), direction overrides, the minimum effect. */
   alerts?: AlertSettings;
+  /**
+   * The Python-Eventix compatible API, always at /compat/eventix/v4; `root` (EVENTIX_COMPAT_ROOT)
+   * serves it at / too, for Python clients that cannot be given a path prefix.
+   */
+  compat?: { root: boolean };
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -108,6 +115,17 @@ export function createApp(deps: AppDeps) {
     },
   };
   const onSubmitted = (results: readonly SubmitResult[]) => countSubmitted(metrics, results);
+  const compatDeps = {
+    database: deps.database,
+    codeTriggers: deps.codeTriggers,
+    onSubmitted,
+    onClaimed: workerDeps.onClaimed,
+    onFinished: workerDeps.onFinished,
+  };
+  const compatMounts: CompatMount[] = [];
+  // At the root, before our task routes: GET /tasks/{uid} would otherwise take
+  // /tasks/next_scheduled for a uid (and answer 400), as the first route registered wins.
+  if (deps.compat?.root) compatMounts.push(compatRoutes(app, { ...compatDeps, prefix: '' }));
   taskRoutes(app, { database: deps.database, onSubmitted });
   claimRoutes(app, workerDeps);
   leaseRoutes(app, workerDeps);
@@ -121,6 +139,7 @@ export function createApp(deps: AppDeps) {
   scheduleRoutes(app, { database: deps.database, onSubmitted });
   sweepRoutes(app, { database: deps.database, sweeps: deps.sweeps, onSubmitted });
   triggerRoutes(app, { database: deps.database, codeTriggers: deps.codeTriggers });
+  compatMounts.push(compatRoutes(app, { ...compatDeps, prefix: COMPAT_PREFIX }));
   docsRoutes(app, { authenticated: (deps.apiTokens ?? []).length > 0 });
 
   app.route(
@@ -143,7 +162,12 @@ export function createApp(deps: AppDeps) {
   app.notFound((c) =>
     problemFromError(c, new HttpProblem('NotFound', `No route for ${c.req.method} ${c.req.path}`, { plain: true }), deps.logger),
   );
-  app.onError((err, c) => problemFromError(c, err, deps.logger));
+  // The compatible API answers its own errors in the Python shape (src/api/compat/errors.ts).
+  app.onError((err, c) =>
+    compatMounts.some((m) => m.handles(c.req.method, c.req.path))
+      ? compatProblem(c, err, deps.logger)
+      : problemFromError(c, err, deps.logger),
+  );
 
   return app;
 }

@@ -24,6 +24,7 @@ const TAGS = {
   Alerts: 'Change points in benchmark series and the regression alerts raised on them',
   Sweeps: 'Benchmark sweeps of the server’s sweeps file: read and fire them',
   Operations: 'Probes, version, queue statistics and Prometheus metrics',
+  Compat: 'The Python-Eventix compatible API (/compat/eventix/v4): the Python client and its HTTP workers, unchanged',
 } as const;
 export type Tag = keyof typeof TAGS;
 
@@ -157,6 +158,7 @@ export function buildOpenApi(operations: readonly Declaration[], opts: { authent
       summary: op.summary,
       operationId: `${op.method}${op.path.replace(/[{}]/g, '').replace(/[/-](\w)/g, (_, c: string) => c.toUpperCase())}`,
       ...(op.scope === 'public' ? { security: [] } : { 'x-eventix-scope': op.scope }),
+      ...(op.writes ? { 'x-eventix-writes': true } : {}),
       parameters: [...pathParams(op), ...(op.query ? queryParams(op.query) : [])],
       ...(op.body ? { requestBody: { required: !op.bodyOptional, content: { 'application/json': { schema: ref(op.body) } } } } : {}),
       responses,

@@ -39,6 +39,12 @@ export interface Declaration {
   tag?: Tag;
   /** Routed but left out of the document (the document's own pages). */
   hidden?: boolean;
+  /**
+   * A GET that changes state: the Python-Eventix compatible API's claim and reschedule, GETs as
+   * Python had them. The document marks it `x-eventix-writes`, so that tools (the chaos fuzzer)
+   * do not take it for a read.
+   */
+  writes?: boolean;
   /** Parsers of path parameters; one not named here reaches the handler as the raw string. */
   params?: Readonly<Record<string, PathParam<unknown>>>;
   query?: z.ZodObject;

@@ -72,6 +72,7 @@ export async function runServer(config: Config, logger: Logger, opts: { worker: 
     commits: config.commits,
     sweeps,
     alerts: alertSettingsFromConfig(config),
+    compat: config.compat,
   });
   const server = serve({ fetch: app.fetch, hostname: config.http.host, port: config.http.port });
   answerClientErrors(server as Server);

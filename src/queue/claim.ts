@@ -37,7 +37,8 @@ export interface ClaimOptions {
 /** The claim as two CTEs, `next` and `claimed`, over the given placeholders; reused by completeAndClaim. */
 export function claimCtes(p: {
   namespaces: string;
-  tasks: string;
+  /** The task names' placeholder; null claims every task name (claimAnyTask). */
+  tasks: string | null;
   limit: string;
   start: string;
   workerId: string;
@@ -50,7 +51,7 @@ export function claimCtes(p: {
     select id, priority, eta from tasks
     where status in ('scheduled', 'retry')
       and namespace = ns.name
-      and task = any(${p.tasks}::text[])
+      ${p.tasks === null ? '' : `and task = any(${p.tasks}::text[])`}
       and eta <= now()
     order by priority desc nulls last, eta, id
     limit ${p.limit}
@@ -119,5 +120,30 @@ export async function claim(ex: Executor, opts: ClaimOptions): Promise<ClaimedTa
   );
   // UPDATE … RETURNING gives no order guarantee, so the statement sorts its result into claim order
   // (in SQL: a JS Date drops the microseconds of eta, and only the row id records submission order).
+  return rows.map(toClaimedTask);
+}
+
+const claimAnySql = memoize(
+  (namespaces: number) => `
+with ${claimCtes({ namespaces: namespaceArray(5, namespaces), tasks: null, limit: '$1', start: '$4', workerId: '$2', leaseSeconds: '$3' })}
+select * from claimed order by priority desc nulls last, eta, id
+`,
+);
+
+/**
+ * The claim without the task-name filter: whatever is due first in the namespaces, in claim order.
+ * For clients that claim by namespace alone, as the Python Eventix's workers did (its
+ * /tasks/next_scheduled, served by src/api/compat/). Same statement otherwise, so the same
+ * SKIP LOCKED guarantees; without the name filter the walk of tasks_claim_idx is its own order.
+ */
+export async function claimAnyTask(ex: Executor, opts: Omit<ClaimOptions, 'tasks'>): Promise<ClaimedTask[]> {
+  if (opts.limit <= 0 || opts.namespaces.length === 0) return [];
+  const namespaces = [...new Set(opts.namespaces)];
+  const rows = await run<TaskRowRaw>(
+    ex,
+    claimAnySql(namespaces.length),
+    [opts.limit, opts.workerId, opts.leaseSeconds, opts.start ?? opts.limit, ...namespaces],
+    `eventix_claim_any_n${namespaces.length}`,
+  );
   return rows.map(toClaimedTask);
 }

@@ -167,7 +167,11 @@ describe('EventixClient covers the API', () => {
   });
 
   it('the operations the client calls are exactly the operations of the OpenAPI document', async () => {
-    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+    // The Python-Eventix compatible API (src/api/compat/) is for Python clients, in their wire
+    // format; the TypeScript client speaks ours, so it has no methods for those routes.
+    const documented = Object.entries(doc.paths)
+      .filter(([path]) => !path.startsWith('/compat/'))
+      .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
     // The document's own pages (declared hidden) are not in it, so nothing needs leaving out.
     expect(documented.filter((op) => /\/openapi\.json$|\/docs(\/|$)/.test(op))).toEqual([]);
 

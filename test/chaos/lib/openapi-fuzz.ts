@@ -26,6 +26,7 @@ interface OperationObject {
   operationId?: string;
   security?: unknown[];
   'x-eventix-scope'?: string;
+  'x-eventix-writes'?: boolean;
   parameters?: ParameterObject[];
   requestBody?: { required?: boolean; content?: Record<string, { schema?: JsonSchema }> };
   responses?: Record<string, unknown>;
@@ -48,6 +49,8 @@ export interface Operation {
   body: { schema: JsonSchema; required: boolean } | undefined;
   /** The statuses the document names for it. */
   statuses: Set<number>;
+  /** A GET that changes state (x-eventix-writes: the compatible API's claim and reschedule). */
+  writes: boolean;
 }
 
 const METHODS = new Set(['get', 'post', 'put', 'patch', 'delete']);
@@ -68,6 +71,7 @@ export function operationsOf(doc: OpenApiDocument): Operation[] {
         queryParams: params.filter((p) => p.in === 'query'),
         body: json ? { schema: json, required: op.requestBody?.required ?? false } : undefined,
         statuses: new Set(Object.keys(op.responses ?? {}).map(Number)),
+        writes: op['x-eventix-writes'] === true,
       });
     }
   }
