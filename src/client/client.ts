@@ -26,7 +26,7 @@ import { BaselinesApi } from './baselines.ts';
 import { BenchmarksApi } from './benchmarks.ts';
 import { CommitsApi } from './commits.ts';
 import { ConfigsApi } from './configs.ts';
-import { EventixApiError, type ProblemJson, problemOf } from './errors.ts';
+import { EventixApiError, problemOf } from './errors.ts';
 import { EventsApi } from './events.ts';
 import { items, pages } from './paging.ts';
 import { SchedulesApi } from './schedules.ts';
