@@ -2,7 +2,15 @@ import type pg from 'pg';
 import type { FieldIssue } from '../errors.ts';
 
 /** The tables an import writes, each through its Target (targets/). */
-export type ImportKind = 'task' | 'schedule' | 'trigger' | 'event' | 'commit_status' | 'benchmark_run';
+export type ImportKind =
+  | 'task'
+  | 'schedule'
+  | 'trigger'
+  | 'event'
+  | 'commit_status'
+  | 'benchmark_run'
+  | 'benchmark_snapshot'
+  | 'benchmark_baseline';
 
 /**
  * A row as an import compares it: plain JSON, timestamps as ISO 8601 in UTC with milliseconds.

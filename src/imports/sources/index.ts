@@ -1,5 +1,7 @@
 import { ValidationError } from '../../errors.ts';
 import type { ImportSource } from '../types.ts';
+import { compassFile } from './compass.ts';
+import { medbilldozer } from './medbilldozer.ts';
 import { pythonEventixMongo } from './python-eventix-mongo.ts';
 import { pythonEventixPostgres } from './python-eventix-pg.ts';
 import { parseModuleRepos, valkeyPostgres } from './valkey.ts';
@@ -53,6 +55,35 @@ export const SOURCES: Record<string, SourceDefinition> = {
         from: required(o, 'from'),
         repo: required(o, 'repo'),
         moduleRepos: parseModuleRepos(str(o.moduleRepos)),
+        timezone: str(o.timezone),
+      }),
+  },
+  compass: {
+    description: 'Compass (seed 002): data/benchmarks.json in its SQL-aligned schema, one benchmark run per record (format llm-profile)',
+    flags: [
+      ['--file <file>', 'the benchmarks.json: a JSON array of records, or {"benchmarks": [...]}; read only'],
+      ['--repo <name>', 'the repository the runs are stored under, as `eventix results push --repo` takes it'],
+      ['--sha <commit>', 'the commit the benchmarks were measured on (a full sha): the records name none'],
+      ['--branch <branch>', 'the branch benchmarked (optional)'],
+    ],
+    open: (o) => compassFile({ file: required(o, 'file'), repo: required(o, 'repo'), sha: required(o, 'sha'), branch: str(o.branch) }),
+  },
+  medbilldozer: {
+    description:
+      'medbilldozer (seed 001): benchmark_transactions → runs, benchmark_snapshots → snapshots and baselines, from Supabase/PostgreSQL or JSON exports',
+    flags: [
+      ['--from <url>', 'the medbilldozer database (postgres://…, e.g. Supabase); read only'],
+      ['--transactions <file>', 'instead of --from: a JSON export of benchmark_transactions (an array of rows, or one row a line)'],
+      ['--snapshots <file>', 'with --transactions: a JSON export of benchmark_snapshots'],
+      ['--repo <name>', 'the repository the runs, snapshots and baselines are stored under'],
+      ['--timezone <zone>', 'the zone of timestamps stored without one (IANA name); without it such values are refused'],
+    ],
+    open: (o) =>
+      medbilldozer({
+        from: str(o.from),
+        transactions: str(o.transactions),
+        snapshots: str(o.snapshots),
+        repo: required(o, 'repo'),
         timezone: str(o.timezone),
       }),
   },

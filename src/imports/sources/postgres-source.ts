@@ -53,18 +53,28 @@ export async function tablesPresent(client: pg.Client, names: readonly string[])
   return out;
 }
 
+/** The SQL types a keyset key may have: a serial, a UUID primary key (Supabase's default), or text. */
+export type KeyType = 'bigint' | 'uuid' | 'text';
+
 /**
  * A table's rows in batches, by a key column ascending (keyset paging: each batch is one indexed
  * read, however large the table). The table and column names come from our own lists, never
- * from input, and are quoted besides.
+ * from input, and are quoted besides; `keyType` is one of KeyType, never input either.
  */
-export async function* keysetBatches(client: pg.Client, table: string, key: string, size = 500): AsyncGenerator<Record<string, unknown>[]> {
+export async function* keysetBatches(
+  client: pg.Client,
+  table: string,
+  key: string,
+  size = 500,
+  keyType: KeyType = 'bigint',
+): AsyncGenerator<Record<string, unknown>[]> {
   const t = client.escapeIdentifier(table);
   const k = client.escapeIdentifier(key);
+  const type = ({ bigint: 'bigint', uuid: 'uuid', text: 'text' } as const)[keyType];
   let after: unknown = null;
   for (;;) {
     const { rows } = await client.query<Record<string, unknown>>(
-      `select * from ${t} where $1::bigint is null or ${k} > $1::bigint order by ${k} limit ${size}`,
+      `select * from ${t} where $1::${type} is null or ${k} > $1::${type} order by ${k} limit ${size}`,
       [after === null ? null : String(after)],
     );
     if (!rows.length) return;

@@ -1,5 +1,7 @@
 import type { ImportKind, Target } from '../types.ts';
+import { benchmarkBaselineTarget } from './benchmark-baselines.ts';
 import { benchmarkRunTarget } from './benchmark-runs.ts';
+import { benchmarkSnapshotTarget } from './benchmark-snapshots.ts';
 import { commitStatusTarget } from './commit-status.ts';
 import { eventTarget } from './events.ts';
 import { scheduleTarget } from './schedules.ts';
@@ -13,6 +15,8 @@ const TARGETS: Partial<Record<ImportKind, Target>> = {
   event: eventTarget,
   commit_status: commitStatusTarget,
   benchmark_run: benchmarkRunTarget,
+  benchmark_snapshot: benchmarkSnapshotTarget,
+  benchmark_baseline: benchmarkBaselineTarget,
 };
 
 export function targetOf(kind: ImportKind): Target {
