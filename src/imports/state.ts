@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { canonicalJson } from '../tracking/canonical.ts';
 import type { RowState } from './types.ts';
 
@@ -32,4 +33,19 @@ export function getOrAdd<K, V>(map: Map<K, V>, key: K, make: () => V): V {
     map.set(key, v);
   }
   return v;
+}
+
+/**
+ * The states a target's `current` statement returns, as rows `{key, state}` for the keys given
+ * (`$1`, a text array), by key. `shape` puts a state in its compared form (sorted lists).
+ */
+export async function readStates<S extends RowState>(
+  client: Pick<pg.ClientBase, 'query'>,
+  sql: string,
+  keys: readonly string[],
+  shape: (s: S) => RowState = (s) => s,
+): Promise<Map<string, RowState>> {
+  if (!keys.length) return new Map();
+  const { rows } = await client.query<{ key: string; state: S }>(sql, [keys]);
+  return new Map(rows.map((r) => [r.key, shape(r.state)]));
 }

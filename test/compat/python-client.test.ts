@@ -1,28 +1,17 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventixClient } from '../../src/client/client.ts';
 import { collect, ROOT, spawnCli, waitForOutput } from '../helpers/cli.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { pythonAvailable } from '../helpers/python.ts';
 
 const ADMIN = 'compat-admin-token-0123456789abcdef';
 const WORKER = 'compat-worker-token-0123456789abcdef';
 const SCRIPT = path.join(ROOT, 'test/compat/python_client.py');
 const EVENT = 'py.compat.event';
 
-function hasPython(): boolean {
-  try {
-    execFileSync('python3', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// CI has python3 and must run this; a laptop without it skips, saying why.
-const python = hasPython();
-if (!python && process.env.CI) throw new Error('python3 is required in CI for the Python-Eventix client test');
-if (!python) console.warn('[python-client] python3 not found: skipping the Python-Eventix client test');
+const python = pythonAvailable('the Python-Eventix client test');
 
 /**
  * test/compat/python_client.py, a standard-library script that speaks the Python Eventix's wire

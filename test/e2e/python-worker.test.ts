@@ -1,29 +1,18 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EventixClient } from '../../src/client/client.ts';
 import { collect, ROOT, spawnCli, waitForOutput } from '../helpers/cli.ts';
 import { useTestDatabase } from '../helpers/db.ts';
+import { pythonAvailable } from '../helpers/python.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const ADMIN = 'py-admin-token-0123456789abcdef';
 const WORKER = 'py-worker-token-0123456789abcdef';
 const SCRIPT = path.join(ROOT, 'examples/python-worker/worker.py');
 
-function hasPython(): boolean {
-  try {
-    execFileSync('python3', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-// CI has python3 and must run this; a laptop without it skips, saying why.
-const python = hasPython();
-if (!python && process.env.CI) throw new Error('python3 is required in CI for the Python worker example test');
-if (!python) console.warn('[python-worker] python3 not found: skipping the Python worker example test');
+const python = pythonAvailable('the Python worker example test');
 
 /**
  * The README's Python worker (examples/python-worker/worker.py) against a real server (`eventix

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { canonicalize } from '../../tracking/canonical.ts';
 import type { Direction, Format } from '../../tracking/formats/normalized.ts';
 import { type PreparedResults, type PreparedRun, storeResults } from '../../tracking/ingest.ts';
-import { tsSql } from '../state.ts';
+import { readStates, tsSql } from '../state.ts';
 import type { RowState, Target } from '../types.ts';
 
 /**
@@ -64,11 +64,7 @@ for update of r`;
 export const benchmarkRunTarget: Target = {
   kind: 'benchmark_run',
   updatable: false,
-  async current(client, keys) {
-    if (!keys.length) return new Map();
-    const { rows } = await client.query<{ key: string; state: RunState }>(CURRENT_SQL, [keys]);
-    return new Map(rows.map((r) => [r.key, { ...r.state, metrics: sortedMetrics(r.state.metrics) }]));
-  },
+  current: (client, keys) => readStates<RunState>(client, CURRENT_SQL, keys, (s) => ({ ...s, metrics: sortedMetrics(s.metrics) })),
   async insert(client: pg.ClientBase, rows) {
     const prepared: PreparedResults = {
       format: 'eventix',

@@ -1,6 +1,6 @@
 import { canonicalize } from '../../tracking/canonical.ts';
 import { upsertConfig } from '../../tracking/configs.ts';
-import { tsSql } from '../state.ts';
+import { readStates, tsSql } from '../state.ts';
 import type { RowState, Target } from '../types.ts';
 
 /**
@@ -47,11 +47,7 @@ async function withConfigIds(client: Parameters<Target['insert']>[0], rows: read
 export const commitStatusTarget: Target = {
   kind: 'commit_status',
   updatable: true,
-  async current(client, keys) {
-    if (!keys.length) return new Map();
-    const { rows } = await client.query<{ key: string; state: RowState }>(CURRENT_SQL, [keys]);
-    return new Map(rows.map((r) => [r.key, r.state]));
-  },
+  current: (client, keys) => readStates(client, CURRENT_SQL, keys),
   async insert(client, rows) {
     await client.query(INSERT_SQL, [JSON.stringify(await withConfigIds(client, rows))]);
   },

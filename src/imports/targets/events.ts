@@ -1,5 +1,5 @@
-import { tsSql } from '../state.ts';
-import type { RowState, Target } from '../types.ts';
+import { readStates, tsSql } from '../state.ts';
+import type { Target } from '../types.ts';
 
 /**
  * Imported events, keyed by uid: history only. They are inserted as rows, never published, so no
@@ -24,11 +24,7 @@ where e.uid = x.key::uuid`;
 export const eventTarget: Target = {
   kind: 'event',
   updatable: true,
-  async current(client, keys) {
-    if (!keys.length) return new Map();
-    const { rows } = await client.query<{ key: string; state: RowState }>(CURRENT_SQL, [keys]);
-    return new Map(rows.map((r) => [r.key, r.state]));
-  },
+  current: (client, keys) => readStates(client, CURRENT_SQL, keys),
   async insert(client, rows) {
     await client.query(INSERT_SQL, [JSON.stringify(rows)]);
   },

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { tsSql } from '../state.ts';
+import { readStates, tsSql } from '../state.ts';
 import type { RowState, Target } from '../types.ts';
 
 /**
@@ -83,11 +83,7 @@ const waiting = (s: RowState) => s.status === 'scheduled' || s.status === 'retry
 export const taskTarget: Target = {
   kind: 'task',
   updatable: true,
-  async current(client, keys) {
-    if (!keys.length) return new Map();
-    const { rows } = await client.query<{ key: string; state: RowState }>(CURRENT_SQL, [keys]);
-    return new Map(rows.map((r) => [r.key, r.state]));
-  },
+  current: (client, keys) => readStates(client, CURRENT_SQL, keys),
   // At most one waiting task per (namespace, unique_key) (tasks_unique_key_waiting_idx): a second
   // one is refused by name here rather than failing the whole import on the index.
   async conflicts(client: pg.ClientBase, rows) {
