@@ -39,10 +39,10 @@ class Discard extends Error {}
  * so Ctrl-C, a crash or a refusal leaves nothing of it; the ledger row (`imports`) and the list of
  * what it wrote (`import_items`) commit with the rows themselves.
  *
- * A row that exists is updated only if it still holds what the latest import wrote to it (it has
- * not been changed in Eventix since, by a worker or an operator); otherwise the record is refused,
- * naming the fields that differ. Re-running an import therefore changes nothing the first one
- * wrote, unless the source changed meanwhile, and never overwrites Eventix's own work.
+ * A row that exists is updated only if it still holds what the latest import wrote to it. One
+ * changed in Eventix since (by a worker or an operator) is skipped and left as it is, and one that
+ * exists but was never imported is refused. Re-running an import therefore changes nothing the
+ * first one wrote, unless the source changed meanwhile, and never overwrites Eventix's own work.
  */
 export async function runImport(pool: Pick<pg.Pool, 'connect'>, source: ImportSource, opts: ImportOptions = {}): Promise<ImportReport> {
   const startedAt = new Date();
@@ -183,7 +183,18 @@ async function applyBatch(
     if (!last) {
       refuse(item.path, `a ${kind} with key ${item.key} already exists in Eventix and was not imported: left as it is`);
     } else if (!sameState(now, last.after)) {
-      refuse(item.path, `changed in Eventix since import ${last.importId} wrote it: left as it is`);
+      // Eventix's own work since the import (a worker ran the task, an operator edited it) is newer
+      // than the legacy store's: left as it is, and not a reason to keep the rest out.
+      const both = !sameState(item.state, last.after);
+      out.count(kind, 'skipped');
+      out.notice({
+        kind,
+        outcome: 'skipped',
+        field: item.path,
+        message: both
+          ? `changed in Eventix since import ${last.importId} wrote it, and in the source too: Eventix's is kept; edit it by hand to take the source's`
+          : `changed in Eventix since import ${last.importId} wrote it (the source has not changed): Eventix's is newer, left as it is`,
+      });
     } else if (!target.updatable) {
       refuse(item.path, `differs from what import ${last.importId} stored, and ${kind}s are append-only: roll that import back first`);
     } else {

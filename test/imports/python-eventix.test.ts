@@ -144,7 +144,7 @@ describe('import python-eventix (PostgreSQL)', () => {
     expect(await count(db, 'events')).toBe(2);
   });
 
-  it('a record changed in the source updates the row; one changed in Eventix since is refused, never overwritten', async () => {
+  it('a record changed in the source updates the row; one changed in Eventix since is skipped, never overwritten', async () => {
     await legacyClient.query(
       `update eventix_task set status = 'done', result = '"sent"', updated_at = '2025-02-01T00:00:00Z' where uid = $1`,
       [UID.scheduled],
@@ -156,7 +156,15 @@ describe('import python-eventix (PostgreSQL)', () => {
 
     const r = await runImport(db.pool, await source(), { skipInvalid: true });
     expect(r.byKind.task).toMatchObject({ updated: 1, unchanged: 3 });
-    expect(r.notices.find((n) => n.field === 'eventix_task[id=2]')?.message).toMatch(/changed in Eventix since import \d+/);
+    expect(r.notices.find((n) => n.field === 'eventix_task[id=2]')).toMatchObject({
+      outcome: 'skipped',
+      message: expect.stringMatching(/changed in Eventix since import \d+ wrote it, and in the source too/),
+    });
+    expect(r.byKind.task?.skipped).toBe(1);
+    // With the source back as imported, Eventix's row is simply newer.
+    await legacyClient.query(`update eventix_task set priority = -5 where uid = $1`, [UID.processing]);
+    const dry = await runImport(db.pool, await source(), { skipInvalid: true, dryRun: true });
+    expect(dry.notices.find((n) => n.field === 'eventix_task[id=2]')?.message).toMatch(/the source has not changed/);
     const s = (await db.pool.query('select status, result from tasks where uid = $1', [UID.scheduled])).rows[0];
     expect(s).toEqual({ status: 'done', result: 'sent' });
     const p = (await db.pool.query('select status, worker_id from tasks where uid = $1', [UID.processing])).rows[0];
