@@ -177,9 +177,8 @@ class WorkerProcesses {
   }
 
   private spawnOne(n: number, count: number): Child {
-    // BENCH_CPU_PROF=<dir>: each worker process writes a V8 CPU profile there when it exits.
-    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-    const proc = spawn(process.execPath, [...profile, '--import', 'tsx', WORKER_SCRIPT, this.key, String(this.concurrency)], {
+    // BENCH_CPU_PROF=<dir> (read by the child): each worker process profiles its job loop there (bench/worker-process.ts).
+    const proc = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT, this.key, String(this.concurrency)], {
       // Same process group: Ctrl-C in the terminal reaches the children too; cleanup kills the rest.
       detached: false,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -7,6 +7,9 @@
  *   parent → child: setup {url} · go · stop
  *   child → parent: ready · ids {ids} (batched) · stopped · error {message}
  */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import path from 'node:path';
 import type { StopWorker } from './drivers/types.ts';
 import { createDriver, SYSTEMS } from './options.ts';
 
@@ -58,6 +61,28 @@ function onJob(id: number): void {
   flushTimer ??= setTimeout(flush, FLUSH_MS);
 }
 
+/**
+ * BENCH_CPU_PROF=<dir>: a V8 CPU profile of this worker from `go` to `stop`, the job loop only.
+ * A whole-process profile (--cpu-prof) was mostly module loading through tsx and the wait for `go`.
+ */
+const profileDir = process.env.BENCH_CPU_PROF;
+let profiler: Session | undefined;
+
+async function startProfile(): Promise<void> {
+  if (!profileDir) return;
+  profiler = new Session();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+}
+
+async function stopProfile(): Promise<void> {
+  if (!profiler || !profileDir) return;
+  const { profile } = await profiler.post('Profiler.stop');
+  await writeFile(path.join(profileDir, `worker-${key}-${process.pid}.cpuprofile`), JSON.stringify(profile));
+  profiler.disconnect();
+}
+
 async function handle(msg: ToWorker): Promise<void> {
   switch (msg.type) {
     case 'setup':
@@ -66,10 +91,12 @@ async function handle(msg: ToWorker): Promise<void> {
       await send({ type: 'ready' });
       return;
     case 'go':
+      await startProfile();
       stopWorker = await driver.startWorker(concurrency, onJob);
       return;
     case 'stop':
       await stopWorker?.();
+      await stopProfile();
       flush();
       await driver.teardown();
       // Sent after the last ids (the channel keeps order); exit only once it has gone out.
