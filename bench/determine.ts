@@ -11,7 +11,6 @@
  * Database: DATABASE_URL if set (a fresh database bench_determine on that server, dropped after),
  * else a throwaway embedded PostgreSQL. Output: a table on stdout, JSON with --out.
  */
-import { execFileSync } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +23,7 @@ import { migrate } from '../src/db/migrate.ts';
 import { markCommits } from '../src/tracking/commits.ts';
 import { determineCommits } from '../src/tracking/determine.ts';
 import { dropDatabase, recreateDatabase, withDatabase } from './databases.ts';
+import { linearHistory } from './git-history.ts';
 import { progress } from './progress.ts';
 
 const HELP = `Usage: npm run bench:determine -- [options]
@@ -57,23 +57,6 @@ if (![commits, complete, runs].every((n) => Number.isSafeInteger(n) && n > 0) ||
 
 const log = (m: string) => progress(`[bench:determine] ${m}`);
 
-function buildRepo(dir: string, n: number): string[] {
-  const env = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' };
-  execFileSync('git', ['init', '--quiet', '--initial-branch=main'], { cwd: dir, env });
-  const parts: string[] = [];
-  for (let i = 1; i <= n; i++) {
-    const msg = `commit ${i}\n`;
-    parts.push(
-      `commit refs/heads/main\nmark :${i}\ncommitter Bench <bench@example.com> ${1_600_000_000 + i * 60} +0000\n` +
-        `data ${Buffer.byteLength(msg)}\n${msg}M 644 inline f\ndata ${String(i).length}\n${i}\n\n`,
-    );
-  }
-  execFileSync('git', ['fast-import', '--quiet', '--done'], { cwd: dir, env, input: `${parts.join('')}done\n`, maxBuffer: 1 << 28 });
-  return execFileSync('git', ['rev-list', 'main'], { cwd: dir, env, encoding: 'utf8', maxBuffer: 1 << 28 })
-    .split('\n')
-    .filter(Boolean);
-}
-
 function summarize(ms: number[]) {
   const s = [...ms].sort((a, b) => a - b);
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))] as number;
@@ -101,7 +84,7 @@ try {
   await migrate(database.pool);
 
   let t = performance.now();
-  const shas = buildRepo(work, commits);
+  const shas = linearHistory(work, commits);
   log(`generated ${shas.length} commits with git fast-import in ${(performance.now() - t).toFixed(0)} ms`);
 
   const config = [{ data_sizes: [16, 64], pipeline: [1, 10], 'io-threads': 1, tls: false }];

@@ -26,7 +26,6 @@
  * bench/results/store-latency.json (--out). Exit status: 0 done (whatever the verdicts), 1 error,
  * 2 bad arguments, 130 Ctrl-C (after dropping the database and stopping embedded PostgreSQL).
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -50,6 +49,7 @@ import { listRuns } from '../src/tracking/runs.ts';
 import { metricSeries } from '../src/tracking/series.ts';
 import { withDatabase } from './databases.ts';
 import { Rng } from './detect/rng.ts';
+import { linearHistory } from './git-history.ts';
 import { exitOnInterrupt } from './interrupt.ts';
 import { freshDatabase, installCrashGuard, live, openServer, releaseDatabase, cleanup as releaseServer } from './lifecycle.ts';
 import { progress } from './progress.ts';
@@ -173,25 +173,6 @@ function runDoc(repo: string, sha: string, rng: Rng, startedAt?: string) {
 const METRICS_PER_RUN = 3;
 
 const taskInput = (i: number) => ({ task: TASK, args: [i], kwargs: { source: 'bench:store' } });
-
-/** A linear history of `n` commits, one minute apart, made with git fast-import (as bench/determine.ts does). */
-function buildRepo(dir: string, n: number): { shas: string[] } {
-  const env = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' };
-  execFileSync('git', ['init', '--quiet', '--initial-branch=main'], { cwd: dir, env });
-  const parts: string[] = [];
-  for (let i = 1; i <= n; i++) {
-    const msg = `commit ${i}\n`;
-    parts.push(
-      `commit refs/heads/main\nmark :${i}\ncommitter Bench <bench@example.com> ${1_600_000_000 + i * 60} +0000\n` +
-        `data ${Buffer.byteLength(msg)}\n${msg}M 644 inline f\ndata ${String(i).length}\n${i}\n\n`,
-    );
-  }
-  execFileSync('git', ['fast-import', '--quiet', '--done'], { cwd: dir, env, input: `${parts.join('')}done\n`, maxBuffer: 1 << 28 });
-  const shas = execFileSync('git', ['rev-list', '--reverse', 'main'], { cwd: dir, env, encoding: 'utf8', maxBuffer: 1 << 28 })
-    .split('\n')
-    .filter(Boolean);
-  return { shas };
-}
 
 /** A task as an importer maps it (src/imports/targets/tasks.ts), waiting and due in the future. */
 function importItem(uid: string, seq: number): SourceItem {
@@ -630,7 +611,7 @@ async function main(): Promise<number> {
   installCrashGuard();
 
   state.repoDir = await mkdtemp(path.join(os.tmpdir(), 'eventix-bench-store-repo-'));
-  const repo = { dir: state.repoDir, ...buildRepo(state.repoDir, opts.seriesCommits) };
+  const repo = { dir: state.repoDir, shas: linearHistory(state.repoDir, opts.seriesCommits).reverse() };
   const { url: serverUrl, description: database, admin, settings } = await openServer();
   progress(
     `PostgreSQL ${settings.server_version} (${database}); fsync=${settings.fsync}, synchronous_commit=${settings.synchronous_commit}`,
