@@ -1,10 +1,9 @@
 import type pg from 'pg';
 import { withTransaction } from '../db/transaction.ts';
-import { EventixError } from '../errors.ts';
 import { finishImport, type ItemRow, insertImport, insertItems, lastImported, lockSource } from './ledger.ts';
 import { getOrAdd, sameState } from './state.ts';
 import { targetOf } from './targets/index.ts';
-import type { ImportCounts, ImportKind, ImportNotice, ImportProgress, ImportReport, ImportSource, RowState, SourceItem } from './types.ts';
+import type { ImportCounts, ImportKind, ImportNotice, ImportProgress, ImportReport, ImportSource, RowState } from './types.ts';
 
 /** How many refusals and skips a report (and the recorded import) keeps. */
 export const REPORT_LIMIT = 200;
@@ -220,13 +219,3 @@ async function applyBatch(
     ...toUpdate.map((i): ItemRow => ({ kind, key: i.key, action: 'updated', before: i.before, after: i.state })),
   ];
 }
-
-/** For callers that want an EventixError: the import was refused whole (see ImportReport.written). */
-export function refusedError(r: ImportReport): EventixError {
-  return new EventixError(
-    'InvalidRecords',
-    `${r.refused} record(s) refused; nothing was imported (pass --skip-invalid to import the rest)`,
-  );
-}
-
-export type { SourceItem };
