@@ -64,6 +64,8 @@ function onJob(id: number): void {
 /**
  * BENCH_CPU_PROF=<dir>: a V8 CPU profile of this worker from `go` to `stop`, the job loop only.
  * A whole-process profile (--cpu-prof) was mostly module loading through tsx and the wait for `go`.
+ * With BENCH_HEAP_PROF=1 as well, a sampling heap profile of the same span beside it
+ * (.heapprofile), collected objects included: where the garbage the collector spends time on is made.
  */
 const profileDir = process.env.BENCH_CPU_PROF;
 let profiler: Session | undefined;
@@ -74,10 +76,20 @@ async function startProfile(): Promise<void> {
   profiler.connect();
   await profiler.post('Profiler.enable');
   await profiler.post('Profiler.start');
+  if (process.env.BENCH_HEAP_PROF)
+    await profiler.post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
 }
 
 async function stopProfile(): Promise<void> {
   if (!profiler || !profileDir) return;
+  if (process.env.BENCH_HEAP_PROF) {
+    const { profile: heap } = await profiler.post('HeapProfiler.stopSampling');
+    await writeFile(path.join(profileDir, `worker-${key}-${process.pid}.heapprofile`), JSON.stringify(heap));
+  }
   const { profile } = await profiler.post('Profiler.stop');
   await writeFile(path.join(profileDir, `worker-${key}-${process.pid}.cpuprofile`), JSON.stringify(profile));
   profiler.disconnect();

@@ -18,19 +18,21 @@ export interface StartRecord extends Omit<Lease, 'workerId'> {
  * None can touch another's rows: completions and starts are disjoint `processing` rows (the
  * completer never sends both for one task), and the claim only reads `scheduled`/`retry` ones.
  *
- * The claimed rows travel as one JSON array each (claimedJsonArraySql), because the parts return
- * different shapes.
+ * The start records are looked up by key like the completions (see completeCtes): one jsonb object
+ * from uid to record, never a set joined to the rows. The claimed rows travel as one JSON array
+ * each (claimedJsonArraySql), because the parts return different shapes.
  */
 const completeAndClaimSql = memoize(
   (namespaces: number) => `
 with ${completeCtes({ workerId: '$1', payload: '$2', deleteUids: '$10', updateUids: '$6' })},
 starts as (
-  select * from jsonb_to_recordset($8::jsonb) as s(uid uuid, token bigint, started_at timestamptz)
+  select jsonb_object_agg((e ->> 'uid')::uuid::text, e) as o from jsonb_array_elements($8::jsonb) as e
 ), started as (
-  update tasks t set attempts = t.attempts + 1, started_at = starts.started_at, updated_at = now()
+  update tasks t set attempts = t.attempts + 1, started_at = (starts.o -> t.uid::text ->> 'started_at')::timestamptz, updated_at = now()
   from starts
-  where t.uid = any($9::uuid[]) and t.uid = starts.uid
-    and t.status = 'processing' and t.worker_id = $1 and t.fencing_token = starts.token and t.started_at is null
+  where t.uid = any($9::uuid[])
+    and t.status = 'processing' and t.worker_id = $1 and t.started_at is null
+    and t.fencing_token = (starts.o -> t.uid::text ->> 'token')::bigint
   returning t.uid
 ),
 ${claimCtes({ namespaces: namespaceArray(11, namespaces), tasks: '$3', limit: '$4', start: '$7', workerId: '$1', leaseSeconds: '$5' })}
