@@ -32,11 +32,30 @@ export class AttemptAbort {
     this.onAbort?.(reason);
   }
 
-  /** Rejects with the reason once aborted (at once if already): raced against the handler. One caller. */
-  rejection(): Promise<never> {
-    return new Promise<never>((_, reject) => {
-      if (this.isAborted) reject(this.abortReason);
-      else this.onAbort = reject;
+  /**
+   * The handler's outcome, or a rejection with the reason if the attempt is aborted first. One
+   * caller per attempt. A value that is not a promise is the outcome at once (unless already
+   * aborted), with nothing allocated; a promise gets one promise around it. Promise.race against a
+   * rejection() promise used to cost seven more objects per attempt (the abort promise, its catch,
+   * the array, the deferred call, and their reactions), at thousands of attempts a second.
+   */
+  race<R>(outcome: R | PromiseLike<R>): R | Promise<R> {
+    const thenable = isThenable(outcome);
+    if (this.isAborted) {
+      // Still observed: a handler that rejects later must not become an unhandled rejection.
+      if (thenable) outcome.then(undefined, noop);
+      return Promise.reject(this.abortReason);
+    }
+    if (!thenable) return outcome;
+    return new Promise<R>((resolve, reject) => {
+      this.onAbort = reject;
+      outcome.then(resolve, reject);
     });
   }
+}
+
+function noop(): void {}
+
+function isThenable<R>(v: R | PromiseLike<R>): v is PromiseLike<R> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
 }

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { Context, Span } from '@opentelemetry/api';
 import { coerceError, type Logger, silentLogger } from '../logger.ts';
 import { activeIn, contextOf, endSpan, inSpan, SpanKind, startSpan, type TraceCarrier, traceClaims, withActiveSpan } from '../tracing.ts';
 import { AttemptAbort } from './attempt-abort.ts';
 import { AttemptAborted } from './attempt-aborted.ts';
+import { AttemptContext } from './attempt-context.ts';
 import { buildRegistry, type TaskContext, type TaskDefinition } from './registry.ts';
 import { SafeEmitter } from './safe-emitter.ts';
 import { Wakeup } from './wakeup.ts';
@@ -25,7 +27,12 @@ interface Traced {
   step<R>(name: string, fn: () => Promise<R>): Promise<R>;
   /** How the attempt ended: done, retry, error, cancelled, lease_lost, shutdown. */
   outcome(outcome: string): void;
+  /** The attempt is over: end its span with the outcome. */
+  ended(): void;
 }
+
+/** An attempt's `done` until runAttempt returns (it is set in the same call). */
+const DONE = Promise.resolve();
 
 /** host:pid:random: readable in the dashboard, distinct for every worker of a process and every restart. */
 export function newWorkerId(): string {
@@ -205,14 +212,17 @@ export abstract class WorkerCore<T extends AttemptTask, E extends CoreEvents<T> 
 
   protected execute(task: T): void {
     const controller = new AttemptAbort();
-    const entry: Attempt<T> = { task, controller, done: Promise.resolve(), beating: false };
-    const key = this.keyOf(task);
-    this.running.set(key, entry);
-    this.emitCore('task:claimed', { task });
-    entry.done = this.runAttempt(task, controller).finally(() => {
-      this.running.delete(key);
-      this.slotFreed();
-    });
+    const entry: Attempt<T> = { task, controller, done: DONE, beating: false };
+    this.running.set(this.keyOf(task), entry);
+    if (this.listens('task:claimed')) this.emitCore('task:claimed', { task });
+    // runAttempt ends with the bookkeeping (attemptEnded): no .finally() promise and closure per attempt.
+    entry.done = this.runAttempt(task, controller);
+  }
+
+  /** The attempt's outcome is recorded (or given up): its slot is free. */
+  private attemptEnded(task: T): void {
+    this.running.delete(this.keyOf(task));
+    this.slotFreed();
   }
 
   /**
@@ -220,10 +230,14 @@ export abstract class WorkerCore<T extends AttemptTask, E extends CoreEvents<T> 
    * `eventix.complete` or `eventix.fail` under it. Without an OpenTelemetry SDK the span does not
    * record, and nothing else is done: no context switch, no child spans, no attributes.
    */
-  private async runAttempt(task: T, controller: AttemptAbort): Promise<void> {
+  private runAttempt(task: T, controller: AttemptAbort): Promise<void> {
     const parent = contextOf(this.traceCarrierOf(task));
     const span = startSpan(`eventix.run ${task.task}`, SpanKind.CONSUMER, {}, parent);
     if (!span.isRecording()) return this.attempt(task, controller);
+    return this.runTraced(task, controller, span, parent);
+  }
+
+  private async runTraced(task: T, controller: AttemptAbort, span: Span, parent: Context): Promise<void> {
     span.setAttributes({
       'messaging.system': 'eventix',
       'messaging.operation.type': 'process',
@@ -240,73 +254,67 @@ export abstract class WorkerCore<T extends AttemptTask, E extends CoreEvents<T> 
       outcome: (o) => {
         outcome = o;
       },
+      ended: () => {
+        span.setAttribute('eventix.task.outcome', outcome);
+        endSpan(span, outcome === 'done' || outcome === 'shutdown' ? undefined : new Error(`attempt ended ${outcome}`));
+      },
     };
-    try {
-      await this.attempt(task, controller, traced);
-    } finally {
-      span.setAttribute('eventix.task.outcome', outcome);
-      endSpan(span, outcome === 'done' || outcome === 'shutdown' ? undefined : new Error(`attempt ended ${outcome}`));
-    }
+    await this.attempt(task, controller, traced);
   }
 
+  /**
+   * One attempt, from the handler's call to its recorded outcome, ending with attemptEnded. Lean
+   * on purpose: it runs for every task, and the worker's garbage was a fifth of its CPU at 20k
+   * no-op tasks a second (see the notes on issue 14).
+   */
   private async attempt(task: T, controller: AttemptAbort, traced?: Traced): Promise<void> {
     const def = this.registry.get(task.task);
-    // A child logger per task is costly at thousands of tasks a second: make it on first use.
-    let child: Logger | undefined;
-    const log = () => (child ??= this.logger.child({ taskUid: task.uid, task: task.task }));
+    const ctx = new AttemptContext(task, this.fencingTokenOf(task), controller, this.logger);
     const started = Date.now();
     const timeoutSeconds = this.timeoutOf(task) ?? def?.defaults.timeoutSeconds ?? null;
     const timer = timeoutSeconds
       ? setTimeout(() => controller.abort(new AttemptAborted('timeout', `timed out after ${timeoutSeconds} s`)), timeoutSeconds * 1000)
       : undefined;
-    const aborted = controller.rejection();
-    aborted.catch(() => {});
-    let result: unknown;
-    let settled = false;
-    const settle = () => {
-      if (settled) return;
-      settled = true;
-      this.handlers--;
-      this.handlerSettled();
-    };
     this.handlers++;
     try {
-      if (!def) throw new Error(`no handler registered for task '${task.task}'`);
-      const ctx: TaskContext = {
-        uid: task.uid,
-        task: task.task,
-        namespace: task.namespace,
-        attempt: task.attempts,
-        fencingToken: this.fencingTokenOf(task),
-        get signal() {
-          return controller.signal;
-        },
-        get logger() {
-          return log();
-        },
-      };
-      // The attempt ends when the handler settles or its signal aborts, whichever is first: a
-      // handler that ignores its signal cannot hold a slot (or a lost lease) forever.
-      const call = () => def.handler(task.args, task.kwargs, ctx);
-      result = await Promise.race([Promise.resolve().then(traced ? () => traced.run(call) : call), aborted]);
-    } catch (err) {
-      clearTimeout(timer);
-      settle();
-      await this.onAttemptError(task, err, log(), traced);
-      return;
-    }
-    clearTimeout(timer);
-    settle();
-    try {
-      const recorded = traced
-        ? traced.step('eventix.complete', () => this.record(task, result, controller))
-        : this.record(task, result, controller);
-      if ((await recorded) !== false) {
-        this.emitCore('task:completed', { task, result, durationMs: Date.now() - started });
+      let result: unknown;
+      try {
+        // The handler runs on a later microtask, never inside the loop that called execute().
+        await undefined;
+        if (!def) throw new Error(`no handler registered for task '${task.task}'`);
+        // The attempt ends when the handler settles or its signal aborts, whichever is first: a
+        // handler that ignores its signal cannot hold a slot (or a lost lease) forever.
+        result = await controller.race(
+          traced ? traced.run(() => def.handler(task.args, task.kwargs, ctx)) : def.handler(task.args, task.kwargs, ctx),
+        );
+      } catch (err) {
+        clearTimeout(timer);
+        this.handlerDone();
+        await this.onAttemptError(task, err, ctx.logger, traced);
+        return;
       }
-    } catch (err) {
-      await this.onAttemptError(task, err, log(), traced);
+      clearTimeout(timer);
+      this.handlerDone();
+      try {
+        const recorded = traced
+          ? traced.step('eventix.complete', () => this.record(task, result, controller))
+          : this.record(task, result, controller);
+        if ((await recorded) !== false && this.listens('task:completed')) {
+          this.emitCore('task:completed', { task, result, durationMs: Date.now() - started });
+        }
+      } catch (err) {
+        await this.onAttemptError(task, err, ctx.logger, traced);
+      }
+    } finally {
+      traced?.ended();
+      this.attemptEnded(task);
     }
+  }
+
+  /** The attempt's handler settled (its outcome is still to be recorded). Called once per attempt. */
+  private handlerDone(): void {
+    this.handlers--;
+    this.handlerSettled();
   }
 
   /** A lost lease discards the outcome; a shutdown abort reports nothing (stop() hands the task back); anything else fails the attempt. */

@@ -8,6 +8,9 @@ import type { Completer } from './completer.ts';
  * its result would have the task run again once its lease expires. Bounded by the lease (past
  * it the task may be rescued and run elsewhere, and the fencing token refuses a late write
  * anyway) and by the attempt's signal (lease lost, shutdown).
+ *
+ * `firstTry`: the first completion, already sent by the caller (the worker's hot path sends it
+ * directly, and comes here only once it fails).
  */
 export async function completeRetrying(
   completer: Completer,
@@ -19,12 +22,15 @@ export async function completeRetrying(
     reportError: (err: unknown, during: string) => void;
     /** The task came from the local buffer and started then (see Completer.complete). */
     startedAt?: Date | undefined;
+    firstTry?: { sent: Promise<void>; at: number };
   },
 ): Promise<undefined> {
-  const giveUpAt = Date.now() + opts.leaseSeconds * 1000;
+  const giveUpAt = (opts.firstTry?.at ?? Date.now()) + opts.leaseSeconds * 1000;
   for (let attempt = 1; ; attempt++) {
     try {
-      await completer.complete(task.uid, task.fencingToken, result, opts.startedAt, task.storeResult);
+      await (attempt === 1 && opts.firstTry
+        ? opts.firstTry.sent
+        : completer.complete(task.uid, task.fencingToken, result, opts.startedAt, task.storeResult));
       return;
     } catch (err) {
       if (!isConnectionError(err) || opts.abort.aborted || Date.now() >= giveUpAt) throw err;

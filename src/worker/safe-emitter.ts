@@ -19,6 +19,11 @@ export abstract class SafeEmitter<E extends Record<keyof E, unknown[]> & ErrorEv
     }
   }
 
+  /** Whether anything listens to `event`: the per-task events build their payload only then. */
+  protected listens(event: keyof E): boolean {
+    return EventEmitter.prototype.listenerCount.call(this, event as string) > 0;
+  }
+
   protected reportError(err: unknown, during: string): void {
     const error = coerceError(err);
     this.logger.error({ err: error, during }, 'worker error');

@@ -22,6 +22,10 @@ import { bufferOptions, type WorkerEvents, type WorkerOptions } from './worker-o
 export type { WorkerEvents, WorkerOptions, WorkerState } from './worker-options.ts';
 export { DEFAULT_PREFETCH } from './worker-options.ts';
 
+function resolvedUndefined(): undefined {
+  return undefined;
+}
+
 const LABELS: CoreLabels = {
   started: 'worker started',
   stopped: 'worker stopped',
@@ -347,12 +351,19 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
 
   /** Through the completer's batches; a result the database cannot store rejects at once (see Completer.complete). */
   protected record(task: ClaimedTask, result: unknown, abort: AttemptAbort): Promise<undefined> {
-    return completeRetrying(this.completer, task, result, {
-      leaseSeconds: this.leaseSeconds,
-      abort,
-      reportError: this.reportTo,
-      startedAt: this.bufferedStarts.get(task)?.at,
-    });
+    const startedAt = this.bufferedStarts.get(task)?.at;
+    const at = Date.now();
+    const sent = this.completer.complete(task.uid, task.fencingToken, result, startedAt, task.storeResult);
+    // Sent directly: the retrying path (an async function and its options per task) only once it fails.
+    return sent.then(resolvedUndefined, () =>
+      completeRetrying(this.completer, task, result, {
+        leaseSeconds: this.leaseSeconds,
+        abort,
+        reportError: this.reportTo,
+        startedAt,
+        firstTry: { sent, at },
+      }),
+    );
   }
 
   protected async failAttempt(
