@@ -63,10 +63,20 @@ const CLAIMED_KEYS = [...TASK_KEYS, 'fencingToken' as const];
  * 4-process bench the worker spent 14 % of its CPU on the result rows.
  */
 export function claimedJsonArraySql(alias: string): string {
-  return `json_build_array(${CLAIMED_KEYS.map((k) => `${alias}.${snakeCase(k)}`).join(', ')})`;
+  return `json_build_array(${CLAIMED_KEYS.map((k) => (isDateField(k) ? epochMsSql(`${alias}.${snakeCase(k)}`) : `${alias}.${snakeCase(k)}`)).join(', ')})`;
 }
 
-/** claimedJsonArraySql's array → ClaimedTask, timestamps as Dates (JSON carries them as ISO 8601 text). */
+/**
+ * A timestamp as whole milliseconds since the epoch, rounded down, which is the Date that its
+ * ISO 8601 text would give (a Date keeps milliseconds, and parsing drops the microseconds). A
+ * number is 13 characters on the wire against 34 quoted, and new Date(number) in place of parsing
+ * text: a claimed task has five to nine timestamps.
+ */
+function epochMsSql(column: string): string {
+  return `floor(extract(epoch from ${column}) * 1000)`;
+}
+
+/** claimedJsonArraySql's array → ClaimedTask, timestamps as Dates (from their epoch milliseconds). */
 export const claimedFromJsonArray: (a: unknown[]) => ClaimedTask = compileRecord(
   ['a'],
   CLAIMED_KEYS.map((k, i) => [k, isDateField(k) ? `(a[${i}] === null ? null : new Date(a[${i}]))` : `a[${i}]`] as const),

@@ -1,9 +1,10 @@
 import type pg from 'pg';
 import type { ClaimOptions } from '../queue/claim.ts';
 import { checkResult } from '../queue/complete.ts';
-import { completeAndClaim, type StartRecord } from '../queue/complete-and-claim.ts';
+import { completeAndClaim } from '../queue/complete-and-claim.ts';
 import { explainLoss } from '../queue/ownership.ts';
 import type { ClaimedTask } from '../queue/task.ts';
+import { StartHandle } from './start-handle.ts';
 
 /**
  * Lets each flush also claim successors for the slots and buffer places it frees (see
@@ -34,11 +35,6 @@ interface Pending {
   reject: (err: unknown) => void;
 }
 
-interface PendingStart extends StartRecord {
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
 /**
  * Batches completions. Completions are sent on the next turn of the event loop, all those of one
  * turn together; one that arrives while a flush is in flight waits for the next flush and shares
@@ -54,7 +50,7 @@ interface PendingStart extends StartRecord {
 export class Completer {
   private queue: Pending[] = [];
   /** Start records not yet sent, by uid. */
-  private starts = new Map<string, PendingStart>();
+  private starts = new Map<string, StartHandle>();
   /** Uids whose start record is in a flush in flight (see pump). */
   private readonly startsInFlight = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -95,14 +91,14 @@ export class Completer {
 
   /**
    * Record that a task from the local buffer started: its attempt is counted, and started_at set,
-   * with the next flush. Resolves once written (or once its completion took it over); a failure
-   * of the attempt waits for this, so that the failure counts the attempt it ends.
+   * with the next flush. The handle says once it is written (or its completion took it over); a
+   * failure of the attempt waits for that, so that the failure counts the attempt it ends.
    */
-  recordStart(uid: string, fencingToken: number, startedAt: Date): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.starts.set(uid, { uid, fencingToken, startedAt, resolve, reject });
-      this.schedulePump();
-    });
+  recordStart(uid: string, fencingToken: number, startedAt: Date): StartHandle {
+    const handle = new StartHandle(uid, fencingToken, startedAt);
+    this.starts.set(uid, handle);
+    this.schedulePump();
+    return handle;
   }
 
   /** Resolves once everything queued so far has been written. */
@@ -165,7 +161,7 @@ export class Completer {
     return batch;
   }
 
-  private async flush(batch: Pending[], starts: PendingStart[]): Promise<void> {
+  private async flush(batch: Pending[], starts: StartHandle[]): Promise<void> {
     const next = this.successors.reserve(batch.length);
     const startedAt = Date.now();
     let claimed: ClaimedTask[] = [];

@@ -28,6 +28,24 @@ export interface BufferedEntry extends HeartbeatEntry {
 /** The start rate is counted over two windows of this length: about the last half second. */
 const WINDOW_MS = 250;
 
+/**
+ * A buffered task as the heartbeat sees it: its own abort controller, a plain method rather than
+ * an AbortController or a closure, since thousands are made a second and nothing else listens.
+ */
+class Buffered implements BufferedEntry {
+  readonly controller = this;
+
+  constructor(
+    private readonly buffer: LocalBuffer,
+    readonly task: ClaimedTask,
+    readonly claimedAt: number,
+  ) {}
+
+  abort(reason: AttemptAborted): void {
+    this.buffer.aborted(this, reason);
+  }
+}
+
 export class LocalBuffer {
   private readonly entries = new Map<string, BufferedEntry>();
   /** Starts counted in the current window and the one before it, for the recent start rate. */
@@ -78,31 +96,24 @@ export class LocalBuffer {
   }
 
   add(task: ClaimedTask, now = Date.now()): void {
-    // A plain object, not an AbortController: thousands are made a second, and nothing listens.
-    const entry: BufferedEntry = {
-      task,
-      claimedAt: now,
-      controller: {
-        abort: (reason) => {
-          if (this.entries.get(task.uid) !== entry) return;
-          this.entries.delete(task.uid);
-          this.onAbort(task, reason);
-        },
-      },
-    };
-    this.entries.set(task.uid, entry);
+    this.entries.set(task.uid, new Buffered(this, task, now));
   }
 
-  /** The oldest buffered task (claim order), removed; undefined when empty. */
+  /** A buffered task was aborted (lease lost, cancelled) by the heartbeat: drop it, if still ours, and say so. */
+  aborted(entry: BufferedEntry, reason: AttemptAborted): void {
+    if (this.entries.get(entry.task.uid) !== entry) return;
+    this.entries.delete(entry.task.uid);
+    this.onAbort(entry.task, reason);
+  }
+
   take(): ClaimedTask | undefined {
-    for (const [uid, entry] of this.entries) {
-      this.entries.delete(uid);
-      return entry.task;
-    }
-    return undefined;
+    // values(), not entries(): no [key, value] array per task taken.
+    const first = this.entries.values().next();
+    if (first.done) return undefined;
+    this.entries.delete(first.value.task.uid);
+    return first.value.task;
   }
 
-  /** Remove and return the tasks buffered before `cutoff` (ms since the epoch). */
   takeOlderThan(cutoff: number): ClaimedTask[] {
     const out: ClaimedTask[] = [];
     for (const [uid, entry] of this.entries) {

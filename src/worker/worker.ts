@@ -17,6 +17,7 @@ import { Notifier, poolConnectionConfig } from './notifier.ts';
 import type { WorkerPresence } from './presence.ts';
 import { completeRetrying } from './retry.ts';
 import { backgroundServices } from './services.ts';
+import type { StartHandle } from './start-handle.ts';
 import { bufferOptions, type WorkerEvents, type WorkerOptions } from './worker-options.ts';
 
 export type { WorkerEvents, WorkerOptions, WorkerState } from './worker-options.ts';
@@ -79,7 +80,7 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
   /** Hand-backs of buffered tasks in flight; stop() waits for them. */
   private readonly bufferReleases = new Set<Promise<unknown>>();
   /** Tasks started from the buffer: when they started, and the start record the completer writes. */
-  private readonly bufferedStarts = new WeakMap<ClaimedTask, { at: Date; recorded: Promise<void> }>();
+  private readonly bufferedStarts = new WeakMap<ClaimedTask, StartHandle>();
   private readonly onNotify = (ns: string): void => {
     if (ns === '*' || this.namespaces.includes(ns)) {
       this.notified++;
@@ -233,9 +234,8 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
       const at = new Date();
       task.startedAt = at;
       task.attempts += 1;
-      const recorded = this.completer.recordStart(task.uid, task.fencingToken, at);
-      recorded.catch(() => {}); // awaited by a failure only; a completion records the start itself
-      this.bufferedStarts.set(task, { at, recorded });
+      // Awaited by a failure only; a completion records the start itself.
+      this.bufferedStarts.set(task, this.completer.recordStart(task.uid, task.fencingToken, at));
       this.buffer.countStart();
       this.execute(task);
     }
@@ -351,7 +351,7 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
 
   /** Through the completer's batches; a result the database cannot store rejects at once (see Completer.complete). */
   protected record(task: ClaimedTask, result: unknown, abort: AttemptAbort): Promise<undefined> {
-    const startedAt = this.bufferedStarts.get(task)?.at;
+    const startedAt = this.bufferedStarts.get(task)?.startedAt;
     const at = Date.now();
     const sent = this.completer.complete(task.uid, task.fencingToken, result, startedAt, task.storeResult);
     // Sent directly: the retrying path (an async function and its options per task) only once it fails.
@@ -374,7 +374,7 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
   ): Promise<{ error: TaskError; status: TaskStatus }> {
     const error = toTaskError(err, reason);
     // Started from the buffer: the failure must find its attempt counted (see Completer.recordStart).
-    await this.bufferedStarts.get(task)?.recorded;
+    await this.bufferedStarts.get(task)?.written();
     const { status } = await fail(this.pool, { uid: task.uid, workerId: this.workerId, fencingToken: task.fencingToken, error, retryable });
     return { error, status };
   }
