@@ -40,6 +40,25 @@ export async function completeRetrying(
   }
 }
 
+/**
+ * Send a result to the completer, and only if that fails go on as completeRetrying: the retrying
+ * path (an async function, its options, its loop) is not paid per task on the hot path.
+ */
+export function recordResult(
+  completer: Completer,
+  task: ClaimedTask,
+  result: unknown,
+  opts: Omit<Parameters<typeof completeRetrying>[3], 'firstTry'>,
+): Promise<undefined> {
+  const at = Date.now();
+  const sent = completer.complete(task.uid, task.fencingToken, result, opts.startedAt, task.storeResult);
+  return sent.then(resolvedUndefined, () => completeRetrying(completer, task, result, { ...opts, firstTry: { sent, at } }));
+}
+
+function resolvedUndefined(): undefined {
+  return undefined;
+}
+
 /** Wait `ms`, or less if `signal` aborts first; never rejects. */
 export function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

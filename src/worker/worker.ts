@@ -15,17 +15,13 @@ import { LocalBuffer, TurnBudget } from './local-buffer.ts';
 import type { Maintenance } from './maintenance.ts';
 import { Notifier, poolConnectionConfig } from './notifier.ts';
 import type { WorkerPresence } from './presence.ts';
-import { completeRetrying } from './retry.ts';
+import { recordResult } from './retry.ts';
 import { backgroundServices } from './services.ts';
 import type { StartHandle } from './start-handle.ts';
 import { bufferOptions, type WorkerEvents, type WorkerOptions } from './worker-options.ts';
 
 export type { WorkerEvents, WorkerOptions, WorkerState } from './worker-options.ts';
 export { DEFAULT_PREFETCH } from './worker-options.ts';
-
-function resolvedUndefined(): undefined {
-  return undefined;
-}
 
 const LABELS: CoreLabels = {
   started: 'worker started',
@@ -218,12 +214,10 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
   }
 
   /**
-   * Start buffered tasks in the free slots; each start is recorded with the completer's next flush.
-   * At most turnStarts per turn of the event loop: short handlers settle in microtasks, so without
-   * a yield the whole buffer ran before the completer could send a thing, and the database then
-   * worked while Node waited, and the other way round. Yielding every quarter of the buffer lets a
-   * flush (two may be in flight) carry one chunk's outcomes while the next chunk runs. Measured: 14k
-   * no-op tasks/s with the whole buffer per turn, 18k with chunks (README, "Performance").
+   * Start buffered tasks in the free slots, each start recorded with the completer's next flush; a
+   * quarter of the buffer per turn of the event loop at most, so that a flush carries one chunk's
+   * outcomes while the next chunk runs (without the yield, the whole buffer ran before the completer
+   * could send a thing: 14k no-op tasks/s against 18k with chunks; README, "Performance").
    */
   private fillSlots(): void {
     while (this.state === 'running' && this.freeSlots() > 0 && this.buffer.size > 0) {
@@ -352,18 +346,7 @@ export class Worker extends WorkerCore<ClaimedTask, WorkerEvents> {
   /** Through the completer's batches; a result the database cannot store rejects at once (see Completer.complete). */
   protected record(task: ClaimedTask, result: unknown, abort: AttemptAbort): Promise<undefined> {
     const startedAt = this.bufferedStarts.get(task)?.startedAt;
-    const at = Date.now();
-    const sent = this.completer.complete(task.uid, task.fencingToken, result, startedAt, task.storeResult);
-    // Sent directly: the retrying path (an async function and its options per task) only once it fails.
-    return sent.then(resolvedUndefined, () =>
-      completeRetrying(this.completer, task, result, {
-        leaseSeconds: this.leaseSeconds,
-        abort,
-        reportError: this.reportTo,
-        startedAt,
-        firstTry: { sent, at },
-      }),
-    );
+    return recordResult(this.completer, task, result, { leaseSeconds: this.leaseSeconds, abort, reportError: this.reportTo, startedAt });
   }
 
   protected async failAttempt(
