@@ -264,8 +264,8 @@ export abstract class WorkerCore<T extends AttemptTask, E extends CoreEvents<T> 
 
   /**
    * One attempt, from the handler's call to its recorded outcome, ending with attemptEnded. Lean
-   * on purpose: it runs for every task, and the worker's garbage was a fifth of its CPU at 20k
-   * no-op tasks a second (see the notes on issue 14).
+   * on purpose: it runs for every task, and the garbage collector took a third of the worker's CPU
+   * at 20k no-op tasks a second before it was (README, "What each change bought").
    */
   private async attempt(task: T, controller: AttemptAbort, traced?: Traced): Promise<void> {
     const def = this.registry.get(task.task);
