@@ -1,6 +1,6 @@
 import { type Executor, run } from '../db/executor.ts';
 import { type ClaimOptions, claimCtes, memoize, namespaceArray } from './claim.ts';
-import { type Completion, completeCtes, completionPayload, completionTargets } from './complete.ts';
+import { byUidSql, type Completion, completeCtes, completionPayload, completionTargets } from './complete.ts';
 import type { Lease } from './ownership.ts';
 import { type ClaimedTask, claimedFromJsonArray, claimedJsonArraySql } from './task.ts';
 
@@ -25,9 +25,7 @@ export interface StartRecord extends Omit<Lease, 'workerId'> {
 const completeAndClaimSql = memoize(
   (namespaces: number) => `
 with ${completeCtes({ workerId: '$1', payload: '$2', deleteUids: '$10', updateUids: '$6' })},
-starts as (
-  select jsonb_object_agg((e ->> 'uid')::uuid::text, e) as o from jsonb_array_elements($8::jsonb) as e
-), started as (
+starts as (${byUidSql('$8')}), started as (
   update tasks t set attempts = t.attempts + 1, started_at = (starts.o -> t.uid::text ->> 'started_at')::timestamptz, updated_at = now()
   from starts
   where t.uid = any($9::uuid[])
