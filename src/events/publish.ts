@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { withTransaction } from '../db/transaction.ts';
 import { type FieldIssue, TriggerFailed, ValidationError } from '../errors.ts';
 import { submitMany } from '../queue/submit.ts';
 import { normalizeSubmit, type SubmitInput } from '../queue/submit-input.ts';
 import type { Task } from '../queue/task.ts';
+import { newTaskUid } from '../queue/uid.ts';
 import { checkCodeTriggers, type TriggerDefinition } from './define.ts';
 import { type EventInput, type EventRecord, insertEvent, parseEventInput } from './events.ts';
 import { filterSchema, matchesFilter } from './filter.ts';
@@ -52,7 +52,7 @@ export async function publishEvent(pool: Pick<pg.Pool, 'connect'>, input: EventI
     // The same validation submitMany applies, per task, so a failure can name its trigger.
     for (const p of planned) {
       try {
-        normalizeSubmit(p.input, randomUUID());
+        normalizeSubmit(p.input, newTaskUid());
       } catch (err) {
         if (err instanceof ValidationError) throw failed(p.trigger, event, err.issues, p.field);
         throw err;

@@ -33,6 +33,11 @@ export interface ClaimOptions {
  *
  * Each claimed row draws a fresh fencing token from a sequence: a worker that lost its lease holds an
  * old token, and every later change it attempts matches no row.
+ *
+ * The update finds its rows by `t.id = any(array(select id from next))` as well as by the join:
+ * the join alone, for a limit of a few hundred, was planned as a hash join over a scan of the
+ * whole table. The array's length is unknown when the statement is planned, so the rows are
+ * fetched through the primary key whatever the limit (test/queue/complete-lookup.test.ts).
  */
 /** The claim as two CTEs, `next` and `claimed`, over the given placeholders; reused by completeAndClaim. */
 export function claimCtes(p: {
@@ -72,7 +77,7 @@ export function claimCtes(p: {
     updated_at = now(),
     revision = t.revision + 1
   from next
-  where t.id = next.id
+  where t.id = next.id and t.id = any(array(select id from next))
   returning t.*
 )`;
 }

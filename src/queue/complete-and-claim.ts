@@ -26,11 +26,10 @@ const completeAndClaimSql = memoize(
   (namespaces: number) => `
 with ${completeCtes({ workerId: '$1', payload: '$2', deleteUids: '$10', updateUids: '$6' })},
 starts as (${byUidSql('$8')}), started as (
-  update tasks t set attempts = t.attempts + 1, started_at = (starts.o -> t.uid::text ->> 'started_at')::timestamptz, updated_at = now()
-  from starts
-  where t.uid = any($9::uuid[])
+  update tasks t set attempts = t.attempts + 1, started_at = ((select o from starts) -> t.uid::text ->> 'started_at')::timestamptz, updated_at = now()
+  where t.uid = any((select $9::uuid[])::uuid[])
     and t.status = 'processing' and t.worker_id = $1 and t.started_at is null
-    and t.fencing_token = (starts.o -> t.uid::text ->> 'token')::bigint
+    and t.fencing_token = ((select o from starts) -> t.uid::text ->> 'token')::bigint
   returning t.uid
 ),
 ${claimCtes({ namespaces: namespaceArray(11, namespaces), tasks: '$3', limit: '$4', start: '$7', workerId: '$1', leaseSeconds: '$5' })}

@@ -24,7 +24,16 @@ import { explainLoss, type Lease } from './ownership.ts';
  * same estimate (one processing row) put it on the inner side of a nested loop, rescanned for
  * every row: batch² comparisons, 9,900 for a batch of 100 (test/queue/complete-lookup.test.ts).
  * Looked up by key, one connection finishing and claiming batches of 300 used 38–41 µs of server
- * CPU per task, against 77–96 µs joined.
+ * CPU per task, against 77–96 µs joined. The object is read through `(select o from input)`, a
+ * value computed once, not a table in FROM: there is no join left to plan, and no copy of the
+ * whole object per row for the update's recheck.
+ *
+ * The uid arrays are wrapped the same way, `any((select $n::uuid[])::uuid[])`, so that the
+ * planner does not know how many there are. Told (a custom plan sees the array), it priced a large
+ * batch's probes of the uid index above one pass over the heap, and with 600 tasks out of 20,000
+ * scanned every row of the table instead (a 40,000-row table and batches of 300 did it in most
+ * statements, 68 µs of server CPU per task against 47). Unknown, the array counts as a few
+ * elements, and an index probe per uid is the plan at every size.
  */
 /**
  * The body of a CTE giving one row, `o`: the jsonb array of entries at `payload`, as one object
@@ -39,10 +48,10 @@ export function byUidSql(payload: string): string {
 /** The completion as CTEs `input`, `deleted` and `updated` over the given placeholders; reused by completeAndClaim. */
 export function completeCtes(p: { workerId: string; payload: string; deleteUids: string; updateUids: string }): string {
   return `input as (${byUidSql(p.payload)}), deleted as (
-  delete from tasks t using input
-  where t.uid = any(${p.deleteUids}::uuid[])
+  delete from tasks t
+  where t.uid = any((select ${p.deleteUids}::uuid[])::uuid[])
     and t.status = 'processing' and t.worker_id = ${p.workerId} and not t.store_result
-    and t.fencing_token = (input.o -> t.uid::text ->> 'token')::bigint
+    and t.fencing_token = ((select o from input) -> t.uid::text ->> 'token')::bigint
   returning t.uid, t.namespace
 ), updated as (
   update tasks t set
@@ -50,18 +59,17 @@ export function completeCtes(p: { workerId: string; payload: string; deleteUids:
     -- A task the worker started from its local buffer, and finished before the start was
     -- recorded: its attempt is counted here (see src/worker/local-buffer.ts).
     attempts = t.attempts + (t.started_at is null)::int,
-    started_at = coalesce(t.started_at, (input.o -> t.uid::text ->> 'started_at')::timestamptz),
-    result = nullif(input.o -> t.uid::text -> 'result', 'null'::jsonb),
+    started_at = coalesce(t.started_at, ((select o from input) -> t.uid::text ->> 'started_at')::timestamptz),
+    result = nullif((select o from input) -> t.uid::text -> 'result', 'null'::jsonb),
     error = null,
     lease_expires_at = null,
     finished_at = now(),
     updated_at = now(),
     expires_at = case when t.result_expires is null then null else now() + make_interval(secs => t.result_expires) end,
     revision = t.revision + 1
-  from input
-  where t.uid = any(${p.updateUids}::uuid[])
+  where t.uid = any((select ${p.updateUids}::uuid[])::uuid[])
     and t.status = 'processing' and t.worker_id = ${p.workerId} and t.store_result
-    and t.fencing_token = (input.o -> t.uid::text ->> 'token')::bigint
+    and t.fencing_token = ((select o from input) -> t.uid::text ->> 'token')::bigint
   returning t.uid, t.namespace
 )`;
 }

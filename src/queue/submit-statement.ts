@@ -123,7 +123,7 @@ const DEFAULT_PARAMS = DEFAULTS.map((d) => d.value);
  * default. Inside a column that is sent, null is a real null (max_retries null: unlimited).
  */
 export function paramsOf(rows: readonly NormalizedSubmit[]): unknown[] {
-  // Our own randomUUID() values: nothing in them needs quoting in an array literal.
+  // Our own newTaskUid() values (or a compat client's, checked as uuids): nothing in them needs quoting in an array literal.
   const params: unknown[] = [`{${rows.map((r) => r.uid).join(',')}}`];
   for (const { column: key, unset } of COLUMNS) params.push(column(rows, key as keyof NormalizedSubmit, unset));
   for (const { column: key } of JSONS) {

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { type Executor, run } from '../db/executor.ts';
 import { ValidationError } from '../errors.ts';
 import { currentTraceCarrier, inSpan, SpanKind } from '../tracing.ts';
 import { type NormalizedSubmit, normalizeSubmit, type SubmitInput } from './submit-input.ts';
 import { createdTask, paramsOf, SUBMIT_SQL, SUBMIT_WITHOUT_KEYS_SQL, type SubmitRow } from './submit-statement.ts';
 import { rowFromJson, type Task, type TaskRowRaw, toTask } from './task.ts';
+import { newTaskUid } from './uid.ts';
 
 export { NOTIFY_CHANNEL } from './submit-statement.ts';
 
@@ -37,7 +37,7 @@ export async function submitMany(ex: Executor, inputs: readonly SubmitInput[]): 
   const issues: ValidationError['issues'] = [];
   const normalized: (NormalizedSubmit | undefined)[] = inputs.map((input, i) => {
     try {
-      return normalizeSubmit(input, randomUUID(), inputs.length > 1 ? `[${i}]` : '');
+      return normalizeSubmit(input, newTaskUid(), inputs.length > 1 ? `[${i}]` : '');
     } catch (err) {
       if (err instanceof ValidationError) issues.push(...err.issues);
       else throw err;

@@ -88,6 +88,63 @@ describe('completion payload lookup', () => {
     expect(starting).toMatchObject({ status: 'processing', attempts: 1, startedAt });
   });
 
+  /** Scans of the tasks heap from its first page, anywhere in a plan tree. */
+  function seqScansOfTasks(node: unknown): number {
+    if (Array.isArray(node)) return node.reduce<number>((n, x) => n + seqScansOfTasks(x), 0);
+    if (!node || typeof node !== 'object') return 0;
+    const own =
+      (node as Record<string, unknown>)['Node Type'] === 'Seq Scan' && (node as Record<string, unknown>)['Relation Name'] === 'tasks'
+        ? 1
+        : 0;
+    return own + Object.values(node).reduce<number>((n, v) => n + seqScansOfTasks(v), 0);
+  }
+
+  it('reads the rows a large batch writes through their indexes, never by scanning the table', async () => {
+    // A batch that is a few percent of the table: given the batch's size, the planner found that
+    // 600 probes of an index cost more than reading the whole heap once, and scanned all 20,000
+    // rows for the completion and again (hashed) for the claim. Hidden from the planner, the
+    // batch is looked up by index at any size (see completeCtes and claimCtes).
+    for (let k = 0; k < 20; k++) {
+      await submitMany(
+        db().pool,
+        Array.from({ length: 1000 }, (_, i) => ({ task: 'lookup.big', namespace: NS, args: [k * 1000 + i] })),
+      );
+    }
+    await db().pool.query('analyze tasks');
+    const held = await claim(db().pool, { workerId: W, namespaces: [NS], tasks: ['lookup.big'], limit: 600, leaseSeconds: 60 });
+    const buffered = await claim(db().pool, {
+      workerId: W,
+      namespaces: [NS],
+      tasks: ['lookup.big'],
+      limit: 600,
+      leaseSeconds: 60,
+      start: 0,
+    });
+    let result: Awaited<ReturnType<typeof completeAndClaim>> | undefined;
+    const plans = await plansOf(async (c) => {
+      result = await completeAndClaim(
+        c,
+        W,
+        held.map((t) => ({ uid: t.uid, fencingToken: t.fencingToken, result: null, storeResult: true })),
+        { namespaces: [NS], tasks: ['lookup.big'], limit: 600, leaseSeconds: 60 },
+        { starts: buffered.map((t) => ({ uid: t.uid, fencingToken: t.fencingToken, startedAt: new Date() })) },
+      );
+    });
+    expect(result?.completed.size).toBe(600);
+    expect(result?.claimed).toHaveLength(600);
+    expect(plans).toHaveLength(1);
+    expect(seqScansOfTasks(plans)).toBe(0);
+    expect(rowsRemovedByJoinFilter(plans)).toBe(0);
+    const { rows } = await db().pool.query<{ status: string; n: number }>(
+      `select status, count(*)::int as n from tasks where task = 'lookup.big' and attempts = 1 group by status order by status`,
+    );
+    // 600 done, and 600 started from the buffer plus 600 newly claimed and started, all processing.
+    expect(rows).toEqual([
+      { status: 'done', n: 600 },
+      { status: 'processing', n: 1200 },
+    ]);
+  });
+
   it('stores each result with its own task, null as no result, and takes a uid in any case', async () => {
     await submitMany(
       db().pool,

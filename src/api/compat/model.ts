@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { TaskStatus } from '../../queue/states.ts';
 import { type NormalizedSubmit, normalizeWire } from '../../queue/submit-input.ts';
 import type { Task, TaskError } from '../../queue/task.ts';
+import { newTaskUid } from '../../queue/uid.ts';
 import type { SubmitBody } from '../schemas.ts';
 import type { PyStatus, PyTaskBody, PyTaskJson } from './schemas.ts';
 import { pythonTimeToIso } from './time.ts';
@@ -172,5 +172,5 @@ export function submitOf(b: PyTaskBody, operator: string | null): NormalizedSubm
   const eta = pythonTimeToIso(b.eta);
   if (eta !== null) wire.eta = eta;
   // Every field is set above, so normalizeWire applies none of our own defaults.
-  return normalizeWire(wire, b.uid?.toLowerCase() ?? randomUUID());
+  return normalizeWire(wire, b.uid?.toLowerCase() ?? newTaskUid());
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Hono } from 'hono';
 import type { Database } from '../../db/client.ts';
 import { cancel } from '../../queue/cancel.ts';
@@ -8,6 +7,7 @@ import { removeTask } from '../../queue/remove.ts';
 import { reschedule } from '../../queue/reschedule.ts';
 import { type SubmitResult, submitNormalized } from '../../queue/submit.ts';
 import { type NormalizedSubmit, normalizeWire } from '../../queue/submit-input.ts';
+import { newTaskUid } from '../../queue/uid.ts';
 import { type AppEnv, operatorOf } from '../auth.ts';
 import { HttpProblem } from '../errors.ts';
 import { route, UID_PARAM } from '../route.ts';
@@ -36,7 +36,7 @@ export interface TaskRoutesDeps {
  */
 function toNormalized(b: SubmitBody, operator: string | null): NormalizedSubmit {
   b.operator = operator;
-  return normalizeWire(b, randomUUID());
+  return normalizeWire(b, newTaskUid());
 }
 
 export function taskRoutes(app: Hono<AppEnv>, deps: TaskRoutesDeps): void {
