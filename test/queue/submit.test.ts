@@ -52,6 +52,26 @@ describe('submit', () => {
     expect(await count(pool, "namespace = 'bulk'")).toBe(10_000);
   });
 
+  it('gives new tasks time-ordered (version 7) uids, increasing in submission order', async () => {
+    // src/queue/uid.ts: the index entries every claim and completion writes then land on the uid
+    // index's newest pages. Random (version 4) uids fail both checks.
+    const before = Date.now();
+    const results = await submitMany(
+      db().pool,
+      Array.from({ length: 500 }, (_, i) => ({ task: 'uid.order', args: [i] })),
+    );
+    const { task: single } = await submit(db().pool, { task: 'uid.order', args: [500] });
+    const uids = [...results.map((r) => r.task.uid), single.uid];
+    for (const uid of uids) expect(uid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect([...uids].sort()).toEqual(uids);
+    // The first 48 bits are the submit time in milliseconds.
+    const ms = Number.parseInt(single.uid.replace(/-/g, '').slice(0, 12), 16);
+    expect(ms).toBeGreaterThanOrEqual(before);
+    expect(ms).toBeLessThanOrEqual(Date.now());
+    const { rows } = await db().pool.query<{ uid: string }>("select uid::text from tasks where task = 'uid.order' order by id");
+    expect(rows.map((r) => r.uid)).toEqual(uids);
+  });
+
   it('returns each task exactly as the database holds it: defaults, every field set, merges', async () => {
     const pool = db().pool;
     const eta = new Date(Date.now() + 3_600_000);
