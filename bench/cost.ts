@@ -13,6 +13,8 @@
  *     /proc/<pid>/stat at the start and the end (a backend that connects meanwhile counts from 0).
  *     This needs the server on this machine (the embedded one, or a local DATABASE_URL); otherwise
  *     it is reported as unavailable.
+ *   - WAL: pg_current_wal_insert_lsn() at the start and the end, in bytes per job. It is the whole server's
+ *     WAL, so another busy database on it counts too.
  * Per system the medians over the rounds; ratios peer / Eventix, so above 1 means Eventix spends less.
  *
  * Database: DATABASE_URL if set (databases bench_cost_<system>_<pid> there, dropped after each round), else a
@@ -36,7 +38,8 @@ import { withTimeout } from './wait.ts';
 const HELP = `Usage: npm run bench:cost -- [options]
 
 CPU per no-op job, one worker per system on a pre-filled queue: the worker's Node process and the
-PostgreSQL backends, each in µs per job, medians over interleaved rounds.
+PostgreSQL backends, each in µs per job, and the WAL the server wrote per job, medians over
+interleaved rounds.
 
   --systems <list>     comma-separated (default eventix,graphile-tuned); known: ${Object.keys(SYSTEMS).join(', ')}
   --n <count>          jobs per round (default 40000)
@@ -103,6 +106,8 @@ interface RoundCost {
   nodeUsPerJob: number;
   /** null: the server's processes are not visible from here. */
   postgresUsPerJob: number | null;
+  /** The server's WAL written during the round (pg_current_wal_insert_lsn), per job: the whole server's, so keep it quiet. */
+  walBytesPerJob: number;
 }
 
 /** Clock ticks of user + system CPU of a process, or undefined once it is gone (or not ours to see). */
@@ -128,6 +133,20 @@ async function backendTicks(admin: pg.Client, database: string): Promise<Map<num
     if (t !== undefined) out.set(pid, t);
   }
   return out;
+}
+
+/**
+ * WAL is what every commit waits to reach the disk: with 4 worker processes committing at once,
+ * the WAL each job writes (row versions, index entries, locks) is time spent in WALSync and
+ * WALWrite waits, not CPU, so it is reported beside the CPU.
+ */
+async function walLsn(admin: pg.Client): Promise<string> {
+  return (await admin.query<{ lsn: string }>('select pg_current_wal_insert_lsn()::text as lsn')).rows[0]?.lsn ?? '0/0';
+}
+
+async function walBytesSince(admin: pg.Client, lsn: string): Promise<number> {
+  const { rows } = await admin.query<{ b: string }>('select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn)::bigint::text as b', [lsn]);
+  return Number(rows[0]?.b ?? 0);
 }
 
 async function costRound(key: string, serverUrl: string, admin: pg.Client, opts: Options): Promise<RoundCost> {
@@ -158,6 +177,7 @@ async function costRound(key: string, serverUrl: string, admin: pg.Client, opts:
     live.stops.add(stop);
     // Backends the worker's pool opened while starting are in the first reading; later ones count from 0.
     const pg0 = await backendTicks(admin, database);
+    const wal0 = await walLsn(admin);
     const stalled = new Promise<never>((_, reject) => {
       const timer = setInterval(() => {
         if (performance.now() - lastJobAt > opts.stallMs)
@@ -169,6 +189,7 @@ async function costRound(key: string, serverUrl: string, admin: pg.Client, opts:
     const wallMs = performance.now() - wall0;
     const cpu = process.cpuUsage(cpu0);
     const pg1 = await backendTicks(admin, database);
+    const walBytes = await walBytesSince(admin, wal0);
     live.stops.delete(stop);
     await withTimeout(stop(), 30_000, `${key}: stopping the worker`);
     let ticks = 0;
@@ -178,6 +199,7 @@ async function costRound(key: string, serverUrl: string, admin: pg.Client, opts:
       perSecond: Math.round((opts.n / wallMs) * 1000),
       nodeUsPerJob: round1((cpu.user + cpu.system) / opts.n),
       postgresUsPerJob: visible ? round1((ticks * TICK_US) / opts.n) : null,
+      walBytesPerJob: Math.round(walBytes / opts.n),
     };
   } finally {
     live.drivers.delete(driver);
@@ -202,6 +224,7 @@ interface SystemCost {
   nodeUsPerJob: number;
   postgresUsPerJob: number | null;
   totalUsPerJob: number | null;
+  walBytesPerJob: number;
 }
 
 function summarizeSystem(key: string, name: string, rounds: RoundCost[]): SystemCost {
@@ -216,6 +239,7 @@ function summarizeSystem(key: string, name: string, rounds: RoundCost[]): System
     nodeUsPerJob,
     postgresUsPerJob,
     totalUsPerJob: postgresUsPerJob === null ? null : round1(median(rounds.map((r) => r.nodeUsPerJob + (r.postgresUsPerJob ?? 0)))),
+    walBytesPerJob: Math.round(median(rounds.map((r) => r.walBytesPerJob))),
   };
 }
 
@@ -224,8 +248,8 @@ function table(results: SystemCost[]): string {
   const ratio = (peer: number | null, own: number | null | undefined) =>
     peer === null || own === null || own === undefined || own === 0 ? '—' : `${(peer / own).toFixed(2)}×`;
   const lines = [
-    'system                          processed/s  Node µs/job  PostgreSQL µs/job  total µs/job  total vs Eventix',
-    '------------------------------  -----------  -----------  -----------------  ------------  ----------------',
+    'system                          processed/s  Node µs/job  PostgreSQL µs/job  total µs/job  total vs Eventix  WAL B/job',
+    '------------------------------  -----------  -----------  -----------------  ------------  ----------------  ---------',
   ];
   for (const r of results) {
     lines.push(
@@ -236,6 +260,7 @@ function table(results: SystemCost[]): string {
         (r.postgresUsPerJob?.toFixed(1) ?? 'n/a').padStart(17),
         (r.totalUsPerJob?.toFixed(1) ?? 'n/a').padStart(12),
         (r.system === 'eventix' ? '' : ratio(r.totalUsPerJob, eventix?.totalUsPerJob)).padStart(16),
+        r.walBytesPerJob.toLocaleString('en-US').padStart(9),
       ].join('  '),
     );
   }
@@ -268,7 +293,7 @@ async function main(): Promise<void> {
       const r = await costRound(key, server.url, server.admin, opts);
       rounds.get(key)?.push(r);
       progress(
-        `round ${round + 1}/${opts.rounds} ${names.get(key)}: ${r.perSecond}/s, Node ${r.nodeUsPerJob} µs/job, PostgreSQL ${r.postgresUsPerJob ?? 'n/a'} µs/job`,
+        `round ${round + 1}/${opts.rounds} ${names.get(key)}: ${r.perSecond}/s, Node ${r.nodeUsPerJob} µs/job, PostgreSQL ${r.postgresUsPerJob ?? 'n/a'} µs/job, WAL ${r.walBytesPerJob} B/job`,
       );
     }
   }

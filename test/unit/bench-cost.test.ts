@@ -24,7 +24,7 @@ async function databases(pattern: string): Promise<string[]> {
 
 interface SystemJson {
   system: string;
-  rounds: { perSecond: number; nodeUsPerJob: number; postgresUsPerJob: number | null }[];
+  rounds: { perSecond: number; nodeUsPerJob: number; postgresUsPerJob: number | null; walBytesPerJob: number }[];
   perSecond: number;
   nodeUsPerJob: number;
   postgresUsPerJob: number | null;
@@ -58,6 +58,8 @@ describe('bench:cost (bench/cost.ts)', () => {
         expect(round.nodeUsPerJob).toBeGreaterThan(0);
         // The suite's server runs on this machine, so its backends are visible in /proc.
         expect(round.postgresUsPerJob).toBeGreaterThan(0);
+        // Every job's claim and completion write WAL (row versions, index entries).
+        expect(round.walBytesPerJob).toBeGreaterThan(100);
       }
       expect(s.totalUsPerJob).toBeGreaterThan(s.nodeUsPerJob);
     }
@@ -74,8 +76,8 @@ describe('bench:cost (bench/cost.ts)', () => {
     });
     const r = await collect(child, 120_000);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^system +processed\/s +Node µs\/job +PostgreSQL µs\/job +total µs\/job/m);
-    expect(r.stdout).toMatch(/^eventix \S+ +[\d,]+ +\d+\.\d +\d+\.\d +\d+\.\d/m);
+    expect(r.stdout).toMatch(/^system +processed\/s +Node µs\/job +PostgreSQL µs\/job +total µs\/job +total vs Eventix +WAL B\/job/m);
+    expect(r.stdout).toMatch(/^eventix \S+ +[\d,]+ +\d+\.\d +\d+\.\d +\d+\.\d +[\d,]+$/m);
   });
 
   it('stops on Ctrl-C with exit 130 and drops its database', async () => {
