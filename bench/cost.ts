@@ -145,7 +145,9 @@ async function walLsn(admin: pg.Client): Promise<string> {
 }
 
 async function walBytesSince(admin: pg.Client, lsn: string): Promise<number> {
-  const { rows } = await admin.query<{ b: string }>('select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn)::bigint::text as b', [lsn]);
+  const { rows } = await admin.query<{ b: string }>('select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn)::bigint::text as b', [
+    lsn,
+  ]);
   return Number(rows[0]?.b ?? 0);
 }
 
