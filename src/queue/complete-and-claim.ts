@@ -1,6 +1,6 @@
 import { type Executor, run } from '../db/executor.ts';
 import { type ClaimOptions, claimCtes, memoize, namespaceArray } from './claim.ts';
-import { byUidSql, type Completion, completeCtes, completionPayload, completionTargets } from './complete.ts';
+import { byUidSql, type Completion, completeCtes, completionPayload, completionTargets, unsizedUuids } from './complete.ts';
 import type { Lease } from './ownership.ts';
 import { type ClaimedTask, claimedFromJsonArray, claimedJsonArraySql } from './task.ts';
 
@@ -27,7 +27,7 @@ const completeAndClaimSql = memoize(
 with ${completeCtes({ workerId: '$1', payload: '$2', deleteUids: '$10', updateUids: '$6' })},
 starts as (${byUidSql('$8')}), started as (
   update tasks t set attempts = t.attempts + 1, started_at = ((select o from starts) -> t.uid::text ->> 'started_at')::timestamptz, updated_at = now()
-  where t.uid = any((select $9::uuid[])::uuid[])
+  where t.uid = any(${unsizedUuids('$9')})
     and t.status = 'processing' and t.worker_id = $1 and t.started_at is null
     and t.fencing_token = ((select o from starts) -> t.uid::text ->> 'token')::bigint
   returning t.uid

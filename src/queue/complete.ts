@@ -45,11 +45,19 @@ export function byUidSql(payload: string): string {
   return `select jsonb_object_agg((e ->> 'uid')::uuid::text, e) as o from jsonb_array_elements(${payload}::jsonb) as e`;
 }
 
+/**
+ * A uuid[] parameter whose length the planner cannot see (see above): a batch of any size is
+ * then found by index probes. Shared by the completion and the start records.
+ */
+export function unsizedUuids(param: string): string {
+  return `(select ${param}::uuid[])::uuid[]`;
+}
+
 /** The completion as CTEs `input`, `deleted` and `updated` over the given placeholders; reused by completeAndClaim. */
 export function completeCtes(p: { workerId: string; payload: string; deleteUids: string; updateUids: string }): string {
   return `input as (${byUidSql(p.payload)}), deleted as (
   delete from tasks t
-  where t.uid = any((select ${p.deleteUids}::uuid[])::uuid[])
+  where t.uid = any(${unsizedUuids(p.deleteUids)})
     and t.status = 'processing' and t.worker_id = ${p.workerId} and not t.store_result
     and t.fencing_token = ((select o from input) -> t.uid::text ->> 'token')::bigint
   returning t.uid, t.namespace
@@ -67,7 +75,7 @@ export function completeCtes(p: { workerId: string; payload: string; deleteUids:
     updated_at = now(),
     expires_at = case when t.result_expires is null then null else now() + make_interval(secs => t.result_expires) end,
     revision = t.revision + 1
-  where t.uid = any((select ${p.updateUids}::uuid[])::uuid[])
+  where t.uid = any(${unsizedUuids(p.updateUids)})
     and t.status = 'processing' and t.worker_id = ${p.workerId} and t.store_result
     and t.fencing_token = ((select o from input) -> t.uid::text ->> 'token')::bigint
   returning t.uid, t.namespace

@@ -51,16 +51,21 @@ describe('completion payload lookup', () => {
     return n;
   }
 
-  it('finishes 100 tasks and records 100 buffered starts without a join filter discarding a row', async () => {
-    // A table large enough to be read through its indexes, with statistics that say what a busy
-    // queue's do: few rows are processing.
+  /** 20,000 waiting tasks of one name, then fresh statistics: a table read through its indexes. */
+  async function fill(task: string): Promise<void> {
     for (let k = 0; k < 20; k++) {
       await submitMany(
         db().pool,
-        Array.from({ length: 1000 }, (_, i) => ({ task: 'lookup.t', namespace: NS, args: [k * 1000 + i] })),
+        Array.from({ length: 1000 }, (_, i) => ({ task, namespace: NS, args: [k * 1000 + i] })),
       );
     }
     await db().pool.query('analyze tasks');
+  }
+
+  it('finishes 100 tasks and records 100 buffered starts without a join filter discarding a row', async () => {
+    // A table large enough to be read through its indexes, with statistics that say what a busy
+    // queue's do: few rows are processing.
+    await fill('lookup.t');
     const started = await claim(db().pool, { workerId: W, namespaces: [NS], tasks: ['lookup.t'], limit: 100, leaseSeconds: 60 });
     // Claimed for the local buffer: no attempt counted, no started_at, until a start record says so.
     const buffered = await claim(db().pool, { workerId: W, namespaces: [NS], tasks: ['lookup.t'], limit: 100, leaseSeconds: 60, start: 0 });
@@ -104,13 +109,7 @@ describe('completion payload lookup', () => {
     // 600 probes of an index cost more than reading the whole heap once, and scanned all 20,000
     // rows for the completion and again (hashed) for the claim. Hidden from the planner, the
     // batch is looked up by index at any size (see completeCtes and claimCtes).
-    for (let k = 0; k < 20; k++) {
-      await submitMany(
-        db().pool,
-        Array.from({ length: 1000 }, (_, i) => ({ task: 'lookup.big', namespace: NS, args: [k * 1000 + i] })),
-      );
-    }
-    await db().pool.query('analyze tasks');
+    await fill('lookup.big');
     const held = await claim(db().pool, { workerId: W, namespaces: [NS], tasks: ['lookup.big'], limit: 600, leaseSeconds: 60 });
     const buffered = await claim(db().pool, {
       workerId: W,
